@@ -1,0 +1,23 @@
+# Every dependency comes from Debian packages or the PyPI torch wheel; nothing is downloaded here.
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(PkgConfig REQUIRED)
+
+if(GEMMA_WITH_TORCH)
+  include(GemmaTorch)
+  pkg_check_modules(SentencePiece REQUIRED IMPORTED_TARGET sentencepiece)
+  pkg_check_modules(SndFile REQUIRED IMPORTED_TARGET sndfile)
+  find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs videoio)
+  if(GEMMA_BUILD_TOOLS)
+    find_package(CLI11 REQUIRED)
+  endif()
+endif()
+if(GEMMA_BUILD_TESTS)
+  find_package(Catch2 2 REQUIRED)
+  include(Catch)
+endif()
+
+find_program(GEMMA_CCACHE ccache)
+if(GEMMA_CCACHE AND GEMMA_MASTER_PROJECT AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${GEMMA_CCACHE})
+endif()

@@ -1,0 +1,44 @@
+# Locates LibTorch: an existing `torch` target, then Torch_DIR / CMAKE_PREFIX_PATH, then the torch
+# wheel of the bootstrap virtualenv ($GEMMA_VENV) or of the active python. find_package(Torch) must
+# run at most once per build (pytorch#25004), hence the target guard.
+if(TARGET torch)
+  return()
+endif()
+
+find_package(Torch QUIET)
+if(NOT Torch_FOUND)
+  set(_gemma_pythons)
+  if(DEFINED ENV{GEMMA_VENV})
+    list(APPEND _gemma_pythons "$ENV{GEMMA_VENV}/bin/python")
+  endif()
+  if(DEFINED ENV{XDG_CACHE_HOME})
+    list(APPEND _gemma_pythons "$ENV{XDG_CACHE_HOME}/gemma/venv/bin/python")
+  endif()
+  list(APPEND _gemma_pythons "$ENV{HOME}/.cache/gemma/venv/bin/python" python3)
+  foreach(_py IN LISTS _gemma_pythons)
+    # find_spec locates the wheel without importing torch (an import takes seconds).
+    execute_process(
+      COMMAND ${_py} -c "import importlib.util,os;s=importlib.util.find_spec('torch');print(os.path.join(os.path.dirname(s.origin),'share','cmake'))"
+      OUTPUT_VARIABLE _torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _rc)
+    if(_rc EQUAL 0 AND EXISTS "${_torch_prefix}/Torch/TorchConfig.cmake")
+      set(Torch_DIR "${_torch_prefix}/Torch" CACHE PATH "LibTorch CMake config directory" FORCE)
+      break()
+    endif()
+  endforeach()
+  if(Torch_DIR AND EXISTS "${Torch_DIR}/TorchConfig.cmake")
+    # The CUDA wheel's config needs a CUDA toolkit even to link CPU code; /usr/local/cuda is Debian's place.
+    if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+      set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+    endif()
+    find_package(Torch QUIET)
+  endif()
+endif()
+
+if(NOT Torch_FOUND)
+  message(FATAL_ERROR
+    "gemma: LibTorch not found. Run scripts/bootstrap.sh (installs the torch==2.11.0 wheel into "
+    "~/.cache/gemma/venv), or `pip install torch==2.11.0` and pass "
+    "-DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)'). "
+    "The CUDA wheel also needs a CUDA 13.0 toolkit (nvcc) to configure; no GPU is needed.")
+endif()
+message(STATUS "gemma: LibTorch ${Torch_VERSION} from ${Torch_DIR}")

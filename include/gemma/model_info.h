@@ -1,0 +1,42 @@
+#pragma once
+/// What a model directory holds, read from its config and safetensors headers alone (no weights are
+/// loaded): the `gemma info` command and the package tests use it.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gemma/config.h"
+#include "gemma/export.h"
+
+namespace gemma {
+
+/// Checkpoint tensors of one part of the model, selected by Hugging Face name prefix.
+struct ComponentInfo {
+  std::string name;    ///< "text decoder", "vision tower", ...
+  std::string prefix;  ///< e.g. "model.language_model."
+  std::size_t tensors = 0;
+  std::uint64_t parameters = 0;  ///< elements
+  std::uint64_t bytes = 0;
+  std::vector<std::string> dtypes;  ///< safetensors dtype names present, sorted
+};
+
+struct ModelInfo {
+  std::filesystem::path directory;
+  ModelConfig config;
+  std::vector<ComponentInfo> components;  ///< only the parts present in the checkpoint
+  std::size_t shards = 0;
+  std::uint64_t total_parameters = 0;
+  std::uint64_t total_bytes = 0;
+  /// False for checkpoints that rely on the tied embedding (`tie_word_embeddings`), as the hub's do.
+  bool lm_head_stored = false;
+};
+
+/// Reads `model_dir`'s config.json and checkpoint headers, validating both. Throws ConfigError,
+/// WeightError or IoError naming the file at fault.
+GEMMA_API ModelInfo inspect_model(const std::filesystem::path& model_dir);
+
+/// A human-readable multi-line summary of `info`.
+GEMMA_API std::string describe(const ModelInfo& info);
+
+}  // namespace gemma

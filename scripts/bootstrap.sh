@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs everything gemma needs on a fresh Debian 12 machine; a quick no-op when all is present.
+#   scripts/bootstrap.sh             Debian packages + LibTorch (the torch wheel) in a virtualenv
+#   scripts/bootstrap.sh --fixtures  also transformers/timm, for scripts/make_fixtures.py
+# The virtualenv lives outside the checkout (GEMMA_VENV, default ~/.cache/gemma/venv) so that every
+# clone of the repository, CI's included, shares one 3 GB torch install instead of downloading it again.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/env.sh"
+
+want_fixtures=0
+[[ ${1:-} == --fixtures ]] && want_fixtures=1
+
+apt_packages=(
+  build-essential cmake ninja-build ccache pkg-config python3-venv
+  libsentencepiece-dev libopencv-dev libsndfile1-dev libsoxr-dev libfmt-dev
+  catch2 nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  ((EUID == 0)) || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v nvcc >/dev/null 2>&1; then
+  echo "bootstrap: nvcc not found. The PyPI torch wheel is a CUDA 13.0 build and its CMake config needs" >&2
+  echo "  a CUDA 13.0 toolkit to configure (no GPU needed). Put <toolkit>/bin on PATH (e.g. /usr/local/cuda/bin)." >&2
+  exit 1
+fi
+
+torch_ok() {
+  local v
+  v=$(cat "$GEMMA_VENV"/lib/python3*/site-packages/torch/version.py 2>/dev/null | sed -n "s/^__version__ = '\(.*\)'/\1/p")
+  [[ $v == "$GEMMA_TORCH_VERSION"* ]]
+}
+if ! torch_ok; then
+  echo "bootstrap: installing torch==$GEMMA_TORCH_VERSION (LibTorch) into $GEMMA_VENV"
+  [[ -x $GEMMA_VENV/bin/python ]] || python3 -m venv "$GEMMA_VENV"
+  "$GEMMA_VENV/bin/python" -m pip install -q --disable-pip-version-check "torch==$GEMMA_TORCH_VERSION"
+  torch_ok || { echo "bootstrap: torch install in $GEMMA_VENV failed" >&2; exit 1; }
+fi
+
+if ((want_fixtures)); then
+  if ! "$GEMMA_VENV/bin/python" -c "import transformers, timm, sentencepiece, soundfile, soxr" 2>/dev/null; then
+    echo "bootstrap: installing fixture tools (scripts/requirements-fixtures.txt)"
+    "$GEMMA_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements-fixtures.txt"
+  fi
+fi

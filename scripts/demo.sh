@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds the `gemma` CLI and runs it on the bundled tiny model
+# (random weights: its output is meaningless, but every code path is real).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/env.sh"
+"$here/bootstrap.sh"
+gemma_build "$GEMMA_ROOT/build" >/dev/null
+cd "$GEMMA_ROOT"
+./build/tools/gemma info --model models/tiny-gemma3n

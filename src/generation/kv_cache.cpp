@@ -1,0 +1,45 @@
+#include "generation/kv_cache.h"
+
+#include <ATen/ops/zeros.h>
+#include <fmt/format.h>
+
+#include "gemma/error.h"
+
+namespace gemma::generation {
+
+KvCache::KvCache(const TextConfig& config, int64_t batch, int64_t capacity,
+                 const at::TensorOptions& options)
+    : batch_(batch), capacity_(capacity) {
+  if (batch <= 0 || capacity <= 0) {
+    throw InvalidArgumentError(fmt::format(
+        "KV cache needs a positive batch and capacity, got {} and {}", batch, capacity));
+  }
+  keys_.resize(config.num_hidden_layers);
+  values_.resize(config.num_hidden_layers);
+  for (int l = 0; l < config.num_hidden_layers; ++l) {
+    if (config.kv_shared_layer_index(l) >= 0) continue;
+    keys_[l] = at::zeros({batch, config.num_key_value_heads, capacity, config.head_dim}, options);
+    values_[l] = at::zeros_like(keys_[l]);
+  }
+}
+
+std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& keys,
+                                                  const at::Tensor& values) {
+  const int64_t t = keys.size(2);
+  if (length_ + t > capacity_) {
+    throw GenerationError(fmt::format("KV cache holds {} tokens; {} more do not fit after {}",
+                                      capacity_, t, length_));
+  }
+  auto& k = keys_.at(layer);
+  auto& v = values_.at(layer);
+  if (!k.defined()) {
+    throw InternalError(fmt::format("layer {} shares KV and owns no cache entries", layer));
+  }
+  k.narrow(2, length_, t).copy_(keys);
+  v.narrow(2, length_, t).copy_(values);
+  return {k.narrow(2, 0, length_ + t), v.narrow(2, 0, length_ + t)};
+}
+
+void KvCache::advance(int64_t tokens) { length_ += tokens; }
+
+}  // namespace gemma::generation

@@ -1,0 +1,29 @@
+#pragma once
+// Bridges the torch-free safetensors layer and LibTorch: zero-copy tensor views on mapped files,
+// and writing tensors back out.
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/safetensors.h"
+
+namespace gemma::io {
+
+// The LibTorch scalar type of a safetensors dtype; UnsupportedError for dtypes LibTorch lacks
+// (F4, F6_*), naming `what` (the file and tensor).
+c10::ScalarType to_scalar_type(Dtype dtype, const std::string& what);
+Dtype to_dtype(c10::ScalarType type);
+
+// A CPU tensor that views the mapped bytes (no copy) and keeps the mapping alive. Misaligned data
+// (legal in the format, never written by Python) is copied instead, since kernels assume alignment.
+at::Tensor to_tensor(const SafetensorsFile& file, const TensorInfo& info);
+
+// Writes CPU or device tensors (copied to contiguous CPU memory first).
+void save_tensors(const std::filesystem::path& path,
+                  const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                  const std::vector<std::pair<std::string, std::string>>& metadata = {});
+
+}  // namespace gemma::io

@@ -1,0 +1,34 @@
+#pragma once
+// Fills a module tree from a checkpoint by name: named_parameters() are the Hugging Face keys, so
+// loading is one pass that reports missing, unexpected and mis-shaped tensors by those names.
+#include <torch/nn/module.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/checkpoint.h"
+
+namespace gemma::io {
+
+// Parameters keep the dtype and device they were built with. On the CPU, a stored tensor of the
+// same dtype becomes the parameter itself (a view on the mapped file; the unused at::empty
+// allocation was never touched); anything else is copied into the parameter.
+struct LoadOptions {
+  // Checkpoint keys the model deliberately does not use (tied heads, dead K/V of shared layers,
+  // towers the caller chose not to build): counted as skipped, never an error.
+  std::function<bool(const std::string&)> skip;
+};
+
+struct LoadReport {
+  std::size_t loaded = 0;
+  std::size_t zero_copy = 0;  // parameters that view the mapped file directly
+  std::vector<std::string> skipped;
+};
+
+// Strict: throws WeightError listing every missing, unexpected or mis-shaped key (by HF name) when
+// the checkpoint does not fit the module. Parameters keep their requires_grad flags.
+LoadReport load_weights(torch::nn::Module& root, const Checkpoint& checkpoint,
+                        const LoadOptions& options);
+
+}  // namespace gemma::io

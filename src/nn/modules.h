@@ -1,0 +1,53 @@
+#pragma once
+// Primitive layers. Parameters are allocated with at::empty and filled by the checkpoint loader:
+// torch::nn::Linear would first spend time randomly initialising billions of weights.
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+
+namespace gemma::nn {
+
+// y = x Wᵀ; weight [out, in] as PyTorch stores it. No bias anywhere in Gemma 3n.
+class LinearImpl : public torch::nn::Module {
+ public:
+  LinearImpl(int64_t in_features, int64_t out_features, const at::TensorOptions& options);
+  at::Tensor forward(const at::Tensor& x) const;
+  at::Tensor weight;
+};
+TORCH_MODULE(Linear);
+
+// Gemma3nRMSNorm: x / sqrt(mean(x²) + eps) in float32, times a plain weight (no "1 +" offset as in
+// Gemma 1–3), cast back. Without scale nothing is registered: transformers persists no weight then.
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(int64_t dim, double eps, bool with_scale, const at::TensorOptions& options);
+  at::Tensor forward(const at::Tensor& x) const;
+  at::Tensor weight;  // undefined when !with_scale
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+// nn.Embedding times a scale that is first rounded to the weight dtype, as
+// Gemma3nTextScaledWordEmbedding does (sqrt(2048) becomes 45.25 in bf16).
+class ScaledEmbeddingImpl : public torch::nn::Module {
+ public:
+  ScaledEmbeddingImpl(int64_t num, int64_t dim, double scale, const at::TensorOptions& options);
+  at::Tensor forward(const at::Tensor& ids) const;
+  at::Tensor weight;
+
+ private:
+  double scale_;
+};
+TORCH_MODULE(ScaledEmbedding);
+
+// A ModuleList of Linear layers, registered as "0", "1", ... like nn.ModuleList.
+torch::nn::ModuleList make_linears(int64_t count, int64_t in, int64_t out,
+                                   const at::TensorOptions& options);
+at::Tensor apply_linear(const torch::nn::ModuleList& list, size_t index, const at::Tensor& x);
+
+// gelu with the tanh approximation ("gelu_pytorch_tanh"); the only activation Gemma 3n uses.
+at::Tensor activation(const std::string& name, const at::Tensor& x);
+
+}  // namespace gemma::nn

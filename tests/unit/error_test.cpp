@@ -1,0 +1,14 @@
+#include "gemma/error.h"
+
+#include <catch2/catch.hpp>
+
+TEST_CASE("errors carry a code and a category-tagged message", "[unit][error]") {
+  const gemma::WeightError e("model.safetensors: tensor 'x': unknown dtype 'F12'");
+  CHECK(e.code() == gemma::ErrorCode::kWeights);
+  CHECK(std::string(e.what()) == "[gemma.weights] model.safetensors: tensor 'x': unknown dtype 'F12'");
+
+  // Every subclass is catchable as gemma::Error and as std::runtime_error.
+  CHECK_THROWS_AS(throw gemma::ConfigError("x"), gemma::Error);
+  CHECK_THROWS_AS(throw gemma::ProcessorError("x"), std::runtime_error);
+  CHECK(gemma::error_category(gemma::ErrorCode::kInternal) == "internal");
+}

@@ -1,0 +1,13 @@
+#pragma once
+// Each subcommand registers its options on the app and returns the action to run if selected.
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace gemma::cli {
+
+using Action = std::function<int()>;
+
+Action add_info_command(CLI::App& app);
+
+}  // namespace gemma::cli
