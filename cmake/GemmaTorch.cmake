@@ -5,6 +5,7 @@ if(TARGET torch)
   return()
 endif()
 
+get_directory_property(_gemma_imported_before IMPORTED_TARGETS)
 find_package(Torch QUIET)
 if(NOT Torch_FOUND)
   set(_gemma_pythons)
@@ -41,4 +42,11 @@ if(NOT Torch_FOUND)
     "-DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)'). "
     "The CUDA wheel also needs a CUDA 13.0 toolkit (nvcc) to configure; no GPU is needed.")
 endif()
+# Imported targets are directory-scoped: when gemma is vendored with add_subdirectory(), the parent
+# links gemma::gemma and so needs torch's targets too. Promote the ones this lookup created.
+get_directory_property(_gemma_imported_after IMPORTED_TARGETS)
+list(REMOVE_ITEM _gemma_imported_after ${_gemma_imported_before})
+foreach(_target IN LISTS _gemma_imported_after)
+  set_target_properties(${_target} PROPERTIES IMPORTED_GLOBAL TRUE)
+endforeach()
 message(STATUS "gemma: LibTorch ${Torch_VERSION} from ${Torch_DIR}")

@@ -233,7 +233,7 @@ TEST_CASE("files written by Python's safetensors parse, and rewriting them is by
           "[unit][safetensors]") {
   const auto path = gemma::test::data_dir() / "safetensors" / "all_dtypes.safetensors";
   const auto expected = nlohmann::json::parse(read_file(gemma::test::data_dir() / "safetensors" /
-                                                        "all_dtypes.json"));
+                                                        "all_dtypes.json"))["tensors"];
   auto file = SafetensorsFile::open(path);
 
   std::vector<TensorToWrite> again;
