@@ -2,10 +2,10 @@
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(PkgConfig REQUIRED)
+pkg_check_modules(SentencePiece REQUIRED IMPORTED_TARGET sentencepiece)
 
 if(GEMMA_WITH_TORCH)
   include(GemmaTorch)
-  pkg_check_modules(SentencePiece REQUIRED IMPORTED_TARGET sentencepiece)
   pkg_check_modules(SndFile REQUIRED IMPORTED_TARGET sndfile)
   find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs videoio)
   if(GEMMA_BUILD_TOOLS)

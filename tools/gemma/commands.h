@@ -9,5 +9,7 @@ namespace gemma::cli {
 using Action = std::function<int()>;
 
 Action add_info_command(CLI::App& app);
+Action add_template_command(CLI::App& app);
+Action add_tokenize_command(CLI::App& app);
 
 }  // namespace gemma::cli

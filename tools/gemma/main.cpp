@@ -9,7 +9,9 @@
 int main(int argc, char** argv) {
   CLI::App app{"gemma: run Gemma 3n models with LibTorch"};
   app.require_subcommand(1);
-  std::vector<gemma::cli::Action> actions = {gemma::cli::add_info_command(app)};
+  std::vector<gemma::cli::Action> actions = {gemma::cli::add_info_command(app),
+                                            gemma::cli::add_template_command(app),
+                                            gemma::cli::add_tokenize_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
