@@ -1,0 +1,122 @@
+#include "generation/generate.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/argmax.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/multinomial.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/softmax.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <random>
+
+#include "gemma/error.h"
+#include "generation/kv_cache.h"
+#include "generation/logits_processors.h"
+
+namespace gemma::generation {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Sampling always draws on the CPU from float32 probabilities: torch's CPU generator is the same
+// mt19937 as Python's, so a seed gives transformers' tokens, and CUDA runs agree with CPU ones.
+class Sampler {
+ public:
+  explicit Sampler(const ResolvedGeneration& config) : sample_(config.do_sample) {
+    if (sample_) {
+      generator_ = at::make_generator<at::CPUGeneratorImpl>(config.seed ? *config.seed
+                                                                        : std::random_device{}());
+    }
+  }
+  at::Tensor next(const at::Tensor& scores) {  // [B, V] -> [B]
+    if (!sample_) return at::argmax(scores, -1);
+    auto probs = at::softmax(scores, -1).to(at::kCPU);
+    return at::multinomial(probs, 1, false, generator_).squeeze(1).to(scores.device());
+  }
+
+ private:
+  bool sample_;
+  at::Generator generator_;
+};
+
+void check_lengths(const model::ForConditionalGeneration& model, int64_t prompt,
+                   const ResolvedGeneration& config) {
+  const auto limit = model->config().text.max_position_embeddings;
+  if (prompt + config.max_new_tokens > limit) {
+    throw GenerationError(
+        fmt::format("prompt of {} tokens plus max_new_tokens {} exceeds the model's {} positions",
+                    prompt, config.max_new_tokens, limit));
+  }
+  if (config.max_new_tokens <= 0) {
+    throw GenerationError(
+        fmt::format("max_new_tokens must be positive, got {}", config.max_new_tokens));
+  }
+}
+
+}  // namespace
+
+GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor& input_ids,
+                        const at::Tensor& attention_mask, const ResolvedGeneration& config,
+                        const TokenCallback& on_token) {
+  at::NoGradGuard no_grad;
+  const auto b = input_ids.size(0), t = input_ids.size(1);
+  check_lengths(model, t, config);
+  const auto param = model->parameters().front();
+  KvCache cache(model->config().text, b, t + config.max_new_tokens,
+                at::TensorOptions().dtype(param.scalar_type()).device(param.device()));
+  auto mask = attention_mask.defined() ? attention_mask.to(at::kLong)
+                                       : at::ones({b, t}, input_ids.options().dtype(at::kLong));
+  // Left padding per row: the repetition penalty ignores it, as transformers does.
+  const auto padding = (mask != 0).to(at::kInt).argmax(1);
+  auto all_ids = input_ids;
+  auto step_ids = input_ids;
+  Sampler sampler(config);
+
+  GenerateResult result;
+  result.tokens.resize(b);
+  result.stats.prompt_tokens = mask.sum().item<int64_t>();
+  std::vector<bool> finished(b, false);
+  const auto start = Clock::now();
+  for (int64_t step = 0; step < config.max_new_tokens; ++step) {
+    auto logits = model->forward({step_ids, mask, {}, &cache}).logits.select(1, -1);
+    auto scores = process_logits(logits.to(at::kFloat), all_ids, padding, config);
+    auto next = sampler.next(scores).to(at::kCPU);
+    if (step == 0) {
+      result.stats.prefill_seconds = result.stats.time_to_first_token_seconds =
+          seconds_since(start);
+    }
+    auto* tokens = next.data_ptr<int64_t>();
+    bool all_done = true;
+    for (int64_t row = 0; row < b; ++row) {
+      if (finished[row]) {
+        tokens[row] = config.pad_token_id;
+        continue;
+      }
+      const auto token = tokens[row];
+      result.tokens[row].push_back(token);
+      bool ends = std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), token) !=
+                  config.eos_token_ids.end();
+      ends = ends || step + 1 == config.max_new_tokens;
+      TokenEvent event{row, token, step, ends};
+      if (on_token && !on_token(event)) ends = true;
+      finished[row] = ends;
+      all_done = all_done && ends;
+    }
+    if (all_done) break;
+    step_ids = next.to(input_ids.device()).unsqueeze(1);
+    all_ids = at::cat({all_ids, step_ids}, 1);
+    mask = at::cat({mask, at::ones({b, 1}, mask.options())}, 1);
+  }
+  for (const auto& row : result.tokens) result.stats.new_tokens += row.size();
+  result.stats.decode_seconds = seconds_since(start) - result.stats.prefill_seconds;
+  return result;
+}
+
+}  // namespace gemma::generation

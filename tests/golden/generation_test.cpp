@@ -1,0 +1,131 @@
+// Generation against transformers 5.23 on models/tiny-gemma3n: each logits processor on fixed
+// scores, and greedy and seeded sampling runs of generate() (same seed → the same tokens, since
+// torch's CPU generator is shared by Python and C++).
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "gemma/error.h"
+#include "generation/generate.h"
+#include "generation/logits_processors.h"
+#include "model/loader.h"
+#include "support/catch_torch.h"
+#include "support/golden.h"
+#include "support/paths.h"
+
+using gemma::test::load_golden;
+
+namespace {
+
+gemma::model::LoadedModel& tiny_model() {
+  static auto loaded = gemma::model::load_model(gemma::test::tiny_model_dir(),
+                                                at::TensorOptions().dtype(at::kFloat));
+  return loaded;
+}
+
+// Processors only reorder or rescale float32 values: the results must agree to float32 rounding.
+void check_scores(const at::Tensor& ours, const at::Tensor& theirs) {
+  CHECK(at::equal(at::isinf(ours), at::isinf(theirs)));
+  auto finite = at::isfinite(theirs);
+  CHECK(at::allclose(ours.masked_select(finite), theirs.masked_select(finite), 1e-6, 1e-6));
+}
+
+gemma::GenerationConfig config_from(const nlohmann::json& kwargs) {
+  gemma::GenerationConfig c;
+  if (kwargs.contains("do_sample")) c.do_sample = kwargs["do_sample"].get<bool>();
+  if (kwargs.contains("temperature")) c.temperature = kwargs["temperature"].get<double>();
+  if (kwargs.contains("top_k")) c.top_k = kwargs["top_k"].get<int64_t>();
+  if (kwargs.contains("top_p")) c.top_p = kwargs["top_p"].get<double>();
+  if (kwargs.contains("min_p")) c.min_p = kwargs["min_p"].get<double>();
+  if (kwargs.contains("repetition_penalty")) {
+    c.repetition_penalty = kwargs["repetition_penalty"].get<double>();
+  }
+  return c;
+}
+
+// transformers' [B, N] ids hold the pad id 0 after a row's EOS; ours stop at the EOS.
+void check_rows(const gemma::GenerateResult& got, const at::Tensor& want) {
+  REQUIRE(got.tokens.size() == static_cast<size_t>(want.size(0)));
+  for (int64_t row = 0; row < want.size(0); ++row) {
+    INFO("row " << row);
+    std::vector<int64_t> padded = got.tokens[row];
+    padded.resize(want.size(1), 0);
+    auto expected = want[row];
+    CHECK(padded == std::vector<int64_t>(expected.data_ptr<int64_t>(),
+                                         expected.data_ptr<int64_t>() + expected.numel()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("logits processors equal transformers'", "[golden][generation]") {
+  auto g = load_golden("logits_processors.safetensors");
+  const auto& scores = g["scores"];
+  const auto& ids = g["input_ids"];
+  using namespace gemma::generation;
+  check_scores(repetition_penalty(scores, ids, g["prompt_ignore_length"], 1.3),
+               g["repetition_1.3"]);
+  check_scores(repetition_penalty(scores, ids, {}, 0.7), g["repetition_0.7_no_ignore"]);
+  check_scores(temperature(scores, 0.6), g["temperature_0.6"]);
+  check_scores(top_k(scores, 5), g["top_k_5"]);
+  check_scores(top_p(scores, 0.8), g["top_p_0.8"]);
+  check_scores(min_p(scores, 0.1), g["min_p_0.1"]);
+}
+
+TEST_CASE("greedy generate() equals transformers' on single, long and batched prompts",
+          "[golden][generation]") {
+  const auto defaults = gemma::load_generation_defaults(gemma::test::tiny_model_dir());
+  for (const char* name :
+       {"model_a_text.safetensors", "model_b_long.safetensors", "model_c_batch.safetensors"}) {
+    INFO(name);
+    auto g = load_golden(name);
+    gemma::GenerationConfig call;
+    call.do_sample = false;
+    call.max_new_tokens = g["generated_ids"].size(1);
+    auto config = gemma::resolve_generation(call, defaults, g["input_ids"].size(1));
+    auto result = gemma::generation::generate(tiny_model().model, g["input_ids"],
+                                              g["attention_mask"], config);
+    check_rows(result, g["generated_ids"]);
+    CHECK(result.stats.prompt_tokens == g["attention_mask"].sum().item<int64_t>());
+  }
+}
+
+TEST_CASE("seeded sampling equals transformers' token for token", "[golden][generation]") {
+  std::ifstream in(gemma::test::data_dir() / "golden" / "sampling.json");
+  const auto cases = nlohmann::json::parse(in)["cases"];
+  const auto defaults = gemma::load_generation_defaults(gemma::test::tiny_model_dir());
+  for (const auto& c : cases) {
+    INFO(c["name"].get<std::string>());
+    auto prompt = load_golden(std::filesystem::path(c["prompt"].get<std::string>()).filename());
+    auto call = config_from(c["generate_kwargs"]);
+    call.max_new_tokens = c["max_new_tokens"].get<int64_t>();
+    call.seed = c["seed"].get<uint64_t>();
+    auto config = gemma::resolve_generation(call, defaults, prompt["input_ids"].size(1));
+    auto result = gemma::generation::generate(tiny_model().model, prompt["input_ids"],
+                                              prompt["attention_mask"], config);
+    auto want = c["generated_ids"].get<std::vector<std::vector<int64_t>>>();
+    std::vector<at::Tensor> rows;
+    for (const auto& r : want) rows.push_back(at::tensor(r, at::kLong));
+    check_rows(result, at::stack(rows));
+  }
+}
+
+TEST_CASE("a token callback that returns false ends its row", "[golden][generation]") {
+  auto g = load_golden("model_c_batch.safetensors");
+  auto config = gemma::resolve_generation({.max_new_tokens = 10, .do_sample = false},
+                                          gemma::GenerationDefaults{}, g["input_ids"].size(1));
+  auto result = gemma::generation::generate(
+      tiny_model().model, g["input_ids"], g["attention_mask"], config,
+      [](const gemma::TokenEvent& e) { return !(e.row == 1 && e.index == 2); });
+  CHECK(result.tokens[1].size() == 3);
+  CHECK(result.tokens[0].size() == 10);
+  CHECK(result.stats.new_tokens == 13);
+}
+
+TEST_CASE("impossible generation settings are refused by name", "[unit][generation]") {
+  gemma::GenerationDefaults defaults;
+  CHECK_THROWS_AS(gemma::resolve_generation({.do_sample = true, .temperature = 0.0}, defaults, 5),
+                  gemma::InvalidArgumentError);
+  CHECK_THROWS_WITH(gemma::resolve_generation({.do_sample = true, .top_p = 1.5}, defaults, 5),
+                    Catch::Contains("top_p"));
+  CHECK_THROWS_WITH(gemma::resolve_generation({}, defaults, 25), Catch::Contains("max_new_tokens"));
+}
