@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds the `gemma` CLI and runs it on the bundled tiny model
-# (random weights: its output is meaningless, but every code path is real).
+# The main job: installs what is missing, builds the `gemma` CLI and chats with the bundled tiny model
+# (random weights: its reply is nonsense, but every code path is real).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/env.sh"
@@ -8,3 +8,7 @@ source "$here/env.sh"
 gemma_build "$GEMMA_ROOT/build" >/dev/null
 cd "$GEMMA_ROOT"
 ./build/tools/gemma info --model models/tiny-gemma3n
+echo
+echo '$ gemma run --model models/tiny-gemma3n --prompt "Write a short poem about the sea." --max-new-tokens 32'
+./build/tools/gemma run --model models/tiny-gemma3n --prompt "Write a short poem about the sea." \
+  --max-new-tokens 32 "$@"

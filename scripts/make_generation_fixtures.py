@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generation reference outputs (tests/data/golden/logits_processors.safetensors, sampling.json) from the
+"""Generation and extra text reference outputs (tests/data/golden/logits_processors.safetensors,
+sampling.json, model_g_multi_turn.safetensors, model_h_hard_tokens.safetensors) from the
 committed models/tiny-gemma3n; run by hand after scripts/make_fixtures.py:
     ~/.cache/gemma/venv/bin/python scripts/make_generation_fixtures.py
 """
@@ -25,7 +26,9 @@ def main() -> None:
     seed_everything(0)
     manifest = Manifest()
     goldens_generation.processor_goldens(manifest)
-    goldens_generation.sampling_goldens(M.load_model(MODEL_DIR), manifest)
+    model = M.load_model(MODEL_DIR)
+    goldens_generation.sampling_goldens(model, manifest)
+    goldens_generation.text_goldens(model, manifest)
     write_json(GOLDEN_DIR / "MANIFEST_generation.json", {"generator": "scripts/make_generation_fixtures.py",
                                                           "versions": versions(), "files": manifest.files})
 

@@ -71,11 +71,11 @@ TEST_CASE("logits processors equal transformers'", "[golden][generation]") {
   check_scores(min_p(scores, 0.1), g["min_p_0.1"]);
 }
 
-TEST_CASE("greedy generate() equals transformers' on single, long and batched prompts",
+TEST_CASE("greedy generate() equals transformers' on single, long, batched and multi-turn prompts",
           "[golden][generation]") {
   const auto defaults = gemma::load_generation_defaults(gemma::test::tiny_model_dir());
-  for (const char* name :
-       {"model_a_text.safetensors", "model_b_long.safetensors", "model_c_batch.safetensors"}) {
+  for (const char* name : {"model_a_text.safetensors", "model_b_long.safetensors",
+                           "model_c_batch.safetensors", "model_g_multi_turn.safetensors"}) {
     INFO(name);
     auto g = load_golden(name);
     gemma::GenerationConfig call;

@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<gemma::cli::Action> actions = {gemma::cli::add_info_command(app),
                                             gemma::cli::add_template_command(app),
-                                            gemma::cli::add_tokenize_command(app)};
+                                            gemma::cli::add_tokenize_command(app),
+                                            gemma::cli::add_run_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

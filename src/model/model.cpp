@@ -1,0 +1,102 @@
+#include "gemma/model.h"
+
+#include <ATen/Context.h>
+#include <ATen/core/grad_mode.h>
+#include <fmt/format.h>
+
+#include "gemma/error.h"
+#include "gemma/tokenizer.h"
+#include "generation/generate.h"
+#include "model/loader.h"
+
+namespace gemma {
+namespace {
+
+at::ScalarType parse_dtype(const std::string& dtype) {
+  if (dtype == "float32" || dtype == "fp32") return at::kFloat;
+  if (dtype == "bfloat16" || dtype == "bf16") return at::kBFloat16;
+  throw InvalidArgumentError(
+      fmt::format("dtype '{}' is not supported; use float32 or bfloat16", dtype));
+}
+
+at::Device parse_device(const std::string& device) {
+  if (device != "cpu" && device != "cuda" && !device.starts_with("cuda:")) {
+    throw InvalidArgumentError(
+        fmt::format("device '{}' is not supported; use cpu, cuda or cuda:N", device));
+  }
+  at::Device parsed = at::kCPU;
+  try {
+    parsed = at::Device(device);
+  } catch (const c10::Error&) {
+    throw InvalidArgumentError(fmt::format("device '{}' is malformed", device));
+  }
+  if (parsed.is_cuda() && !at::hasCUDA()) {
+    throw UnsupportedError(
+        fmt::format("device '{}' requested but no CUDA device is available", device));
+  }
+  return parsed;
+}
+
+// Stop strings are checked on the text of each row's new tokens, decoded after every token.
+TokenCallback with_stop_strings(const TokenCallback& inner, const std::vector<std::string>& stops,
+                                const Tokenizer& tokenizer, int64_t rows) {
+  auto produced = std::make_shared<std::vector<std::vector<int64_t>>>(rows);
+  return [=, &tokenizer](const TokenEvent& e) {
+    bool go_on = inner ? inner(e) : true;
+    auto& ids = (*produced)[e.row];
+    ids.push_back(e.token);
+    const auto text = tokenizer.decode(ids, /*skip_special_tokens=*/false);
+    for (const auto& stop : stops) {
+      if (text.find(stop) != std::string::npos) go_on = false;
+    }
+    return go_on;
+  };
+}
+
+}  // namespace
+
+struct Model::Impl {
+  model::LoadedModel loaded;
+  GenerationDefaults generation;
+  at::Device device = at::kCPU;
+  at::ScalarType dtype = at::kFloat;
+};
+
+Model::Model(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Model Model::from_pretrained(const std::filesystem::path& model_dir, const ModelOptions& options) {
+  auto impl = std::make_shared<Impl>();
+  impl->dtype = parse_dtype(options.dtype);
+  impl->device = parse_device(options.device);
+  impl->generation = load_generation_defaults(model_dir);
+  impl->loaded =
+      model::load_model(model_dir, at::TensorOptions().dtype(impl->dtype).device(impl->device));
+  return Model(std::move(impl));
+}
+
+const ModelConfig& Model::config() const { return impl_->loaded.config; }
+const GenerationDefaults& Model::generation_defaults() const { return impl_->generation; }
+at::Device Model::device() const { return impl_->device; }
+at::ScalarType Model::dtype() const { return impl_->dtype; }
+
+at::Tensor Model::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) const {
+  auto mask = attention_mask.defined() ? attention_mask.to(impl_->device) : attention_mask;
+  return impl_->loaded.model->forward({input_ids.to(impl_->device), mask}).logits;
+}
+
+GenerateResult Model::generate(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                               const GenerationConfig& config, const TokenCallback& on_token,
+                               const Tokenizer* tokenizer) const {
+  auto resolved = resolve_generation(config, impl_->generation, input_ids.size(1));
+  if (!resolved.stop_strings.empty() && !tokenizer) {
+    throw InvalidArgumentError("stop_strings need a tokenizer to be passed to generate()");
+  }
+  auto callback = resolved.stop_strings.empty() ? on_token
+                                                : with_stop_strings(on_token, resolved.stop_strings,
+                                                                    *tokenizer, input_ids.size(0));
+  auto mask = attention_mask.defined() ? attention_mask.to(impl_->device) : attention_mask;
+  return generation::generate(impl_->loaded.model, input_ids.to(impl_->device), mask, resolved,
+                              callback);
+}
+
+}  // namespace gemma

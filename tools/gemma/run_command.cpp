@@ -1,0 +1,135 @@
+// `gemma run`: chat with a model from the command line — the prompt goes through the checkpoint's
+// chat template as one user turn (or --messages gives the whole conversation), the reply streams to
+// stdout, or --json prints one object with the text, the token ids and the statistics.
+#include <ATen/ops/ones_like.h>
+#include <ATen/ops/tensor.h>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.h"
+#include "gemma/chat_template.h"
+#include "gemma/error.h"
+#include "gemma/model.h"
+#include "gemma/tokenizer.h"
+
+namespace gemma::cli {
+namespace {
+
+struct RunOptions {
+  std::string model, prompt, messages_file, device = "cpu", dtype = "float32";
+  std::optional<int64_t> max_new_tokens, top_k;
+  std::optional<double> temperature, top_p, min_p, repetition_penalty;
+  std::optional<uint64_t> seed;
+  std::vector<std::string> stop;
+  bool greedy = false, json = false, raw = false;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("{}: cannot open", path));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string messages_json(const RunOptions& o) {
+  if (!o.messages_file.empty()) return read_file(o.messages_file);
+  return nlohmann::json::array({{{"role", "user"}, {"content", o.prompt}}}).dump();
+}
+
+GenerationConfig generation_config(const RunOptions& o) {
+  GenerationConfig c;
+  c.max_new_tokens = o.max_new_tokens;
+  c.temperature = o.temperature;
+  c.top_k = o.top_k;
+  c.top_p = o.top_p;
+  c.min_p = o.min_p;
+  c.repetition_penalty = o.repetition_penalty;
+  c.seed = o.seed;
+  c.stop_strings = o.stop;
+  if (o.greedy) c.do_sample = false;
+  if (o.temperature || o.top_k || o.top_p || o.min_p) c.do_sample = true;
+  return c;
+}
+
+nlohmann::json stats_json(const GenerationStats& s) {
+  return {{"prompt_tokens", s.prompt_tokens},
+          {"new_tokens", s.new_tokens},
+          {"prefill_seconds", s.prefill_seconds},
+          {"decode_seconds", s.decode_seconds},
+          {"time_to_first_token_seconds", s.time_to_first_token_seconds},
+          {"prefill_tokens_per_second", s.prefill_tokens_per_second()},
+          {"decode_tokens_per_second", s.decode_tokens_per_second()}};
+}
+
+int run(const RunOptions& o) {
+  const auto tokenizer = Tokenizer::from_pretrained(o.model);
+  const auto prompt =
+      o.raw ? o.prompt
+            : render_chat_template(o.model, messages_json(o), /*add_generation_prompt=*/true);
+  const auto ids = tokenizer.encode(prompt);
+  const auto model = Model::from_pretrained(o.model, {o.device, o.dtype});
+  auto input = at::tensor(ids, at::kLong).unsqueeze(0);
+
+  auto stream = tokenizer.stream_decoder(/*skip_special_tokens=*/true);
+  TokenCallback print = [&](const TokenEvent& e) {
+    std::cout << stream.push(e.token) << std::flush;
+    return true;
+  };
+  auto result = model.generate(input, at::ones_like(input), generation_config(o),
+                               o.json ? TokenCallback{} : print, &tokenizer);
+  const auto& tokens = result.tokens.front();
+  if (!o.json) {
+    std::cout << stream.flush() << "\n";
+    return 0;
+  }
+  nlohmann::json out = {{"text", tokenizer.decode(tokens, /*skip_special_tokens=*/true)},
+                        {"token_ids", tokens},
+                        {"stats", stats_json(result.stats)}};
+  std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+Action add_run_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Generate a reply with a model");
+  auto o = std::make_shared<RunOptions>();
+  cmd->add_option("--model", o->model, "Model directory")->required();
+  auto* prompt = cmd->add_option("--prompt", o->prompt, "User message (one turn)");
+  auto* messages = cmd->add_option("--messages", o->messages_file,
+                                   "JSON file with a list of messages in transformers' format");
+  prompt->excludes(messages);
+  cmd->add_flag("--raw", o->raw, "Feed --prompt to the model as is, without the chat template")
+      ->needs(prompt);
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens to generate at most");
+  auto* greedy = cmd->add_flag("--greedy", o->greedy, "Pick the most likely token (no sampling)");
+  for (auto* opt : {cmd->add_option("--temperature", o->temperature, "Sampling temperature"),
+                    cmd->add_option("--top-k", o->top_k, "Keep the k most likely tokens"),
+                    cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass"),
+                    cmd->add_option("--min-p", o->min_p, "Min-p threshold")}) {
+    opt->excludes(greedy);
+  }
+  cmd->add_option("--repetition-penalty", o->repetition_penalty, "Penalty for repeated tokens");
+  cmd->add_option("--seed", o->seed, "Random seed for sampling");
+  cmd->add_option("--stop", o->stop, "Stop once the reply contains this string (repeatable)");
+  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")
+      ->check(CLI::IsMember({"float32", "bfloat16"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print one JSON object (text, token_ids, stats) at the end");
+  return [cmd, o]() -> int {
+    if (!*cmd) return -1;
+    if (o->prompt.empty() && o->messages_file.empty()) {
+      throw InvalidArgumentError("gemma run needs --prompt or --messages");
+    }
+    return run(*o);
+  };
+}
+
+}  // namespace gemma::cli
