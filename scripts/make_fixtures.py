@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -142,6 +143,10 @@ def main() -> None:
         "generation": gen_summary,
         "files": manifest.files,
     })
+
+    # The other generators write into tests/data/golden too, which this script has just emptied.
+    for script in ("make_generation_fixtures.py", "fixtures/tokenizer_cases.py", "fixtures/jinja_cases.py"):
+        subprocess.run([sys.executable, str(Path(__file__).resolve().parent / script)], check=True)
 
     written = [MODEL_DIR, GOLDEN_DIR, DATA_DIR / "images", DATA_DIR / "audio", DATA_DIR / "safetensors"]
     digest = hashlib.sha256()

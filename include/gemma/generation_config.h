@@ -12,19 +12,19 @@
 namespace gemma {
 
 struct GenerationConfig {
-  std::optional<int64_t>
-      max_new_tokens;             ///< default: generation_config's, else max_length − prompt
-  std::optional<bool> do_sample;  ///< false: greedy (argmax)
-  std::optional<double> temperature;
-  std::optional<int64_t> top_k;  ///< 0 disables
-  std::optional<double> top_p;   ///< 1.0 disables
-  std::optional<double> min_p;
-  std::optional<double> repetition_penalty;  ///< 1.0 disables; > 1 discourages repeats
-  std::optional<uint64_t> seed;  ///< same seed, same prompt, same device → same output
+  /// Default: generation_config's max_new_tokens, else its max_length minus the prompt length.
+  std::optional<int64_t> max_new_tokens = {};
+  std::optional<bool> do_sample = {};  ///< false: greedy (argmax)
+  std::optional<double> temperature = {};
+  std::optional<int64_t> top_k = {};  ///< 0 disables
+  std::optional<double> top_p = {};   ///< 1.0 disables
+  std::optional<double> min_p = {};
+  std::optional<double> repetition_penalty = {};  ///< 1.0 disables; > 1 discourages repeats
+  std::optional<uint64_t> seed = {};  ///< same seed, same prompt, same device → same output
   /// Token ids that end a sequence; default: generation_config's eos_token_id (Gemma 3n: <eos> and
   /// <end_of_turn>).
-  std::optional<std::vector<int64_t>> eos_token_ids;
-  std::vector<std::string> stop_strings;  ///< generation ends once the new text contains one
+  std::optional<std::vector<int64_t>> eos_token_ids = {};
+  std::vector<std::string> stop_strings = {};  ///< generation ends once the new text contains one
 };
 
 /// A GenerationConfig with every value decided.

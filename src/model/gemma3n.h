@@ -24,9 +24,9 @@ class Gemma3nModelImpl : public torch::nn::Module {
 TORCH_MODULE(Gemma3nModel);
 
 struct ForwardInputs {
-  at::Tensor input_ids;       // [B, T]
-  at::Tensor attention_mask;  // [B, past + T]; optional
-  at::Tensor position_ids;    // [B, T]; optional: derived from the mask / cache length
+  at::Tensor input_ids = {};       // [B, T]
+  at::Tensor attention_mask = {};  // [B, past + T]; optional
+  at::Tensor position_ids = {};    // [B, T]; optional: derived from the mask / cache length
   generation::KvCache* cache = nullptr;
   bool output_hidden_states = false;
 };

@@ -1,10 +1,10 @@
 #include "processor/chat_template.h"
+#include "gemma/chat_template.h"
 
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "gemma/chat_template.h"
 #include "gemma/error.h"
 
 namespace gemma {
@@ -20,7 +20,8 @@ Json normalize_content(const Json& content) {
   if (!content.is_array()) return content;
   Json parts = Json::array();
   for (const auto& part : content) {
-    if (part.is_object() && part.value("type", Json()) == "image_url" && part.contains("image_url")) {
+    if (part.is_object() && part.value("type", Json()) == "image_url" &&
+        part.contains("image_url")) {
       const Json& info = part["image_url"];
       const Json url = info.is_object() ? info.value("url", Json("")) : info;
       parts.push_back(Json{{"type", "image"}, {"url", url}});
@@ -31,7 +32,8 @@ Json normalize_content(const Json& content) {
   return parts;
 }
 
-// render_jinja_template's _alias_reasoning_fields: {"thinking": r, **message, "reasoning_content": r}.
+// render_jinja_template's _alias_reasoning_fields: {"thinking": r, **message, "reasoning_content":
+// r}.
 Json alias_reasoning(const Json& message) {
   const Json* reasoning = nullptr;
   for (std::string_view field : kReasoningFields) {
@@ -57,8 +59,8 @@ void add_token(Json& context, const char* name, const std::string& token) {
 
 Json normalize_messages(const Json& messages, std::string_view source) {
   if (!messages.is_array()) {
-    throw InvalidArgumentError(fmt::format("{}: expected a JSON list of messages, got {}", source,
-                                           messages.type_name()));
+    throw InvalidArgumentError(
+        fmt::format("{}: expected a JSON list of messages, got {}", source, messages.type_name()));
   }
   if (messages.empty()) {
     throw InvalidArgumentError(fmt::format(

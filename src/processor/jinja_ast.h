@@ -107,19 +107,17 @@ struct CondExpr {
 
 struct Expr {
   size_t offset = 0;
-  std::variant<node::Literal, node::Name, node::List, node::Tuple, node::DictLiteral,
-               node::Getattr, node::Getitem, node::Slice, node::Call, node::Filter, node::Test,
-               node::Unary, node::Binary, node::Logical, node::Compare, node::Concat,
-               node::CondExpr>
+  std::variant<node::Literal, node::Name, node::List, node::Tuple, node::DictLiteral, node::Getattr,
+               node::Getitem, node::Slice, node::Call, node::Filter, node::Test, node::Unary,
+               node::Binary, node::Logical, node::Compare, node::Concat, node::CondExpr>
       node;
 };
 
 /// Where a `for` or `set` stores: a name, a (nested) tuple of names, or a namespace attribute.
 struct Target {
-  size_t offset = 0;
-  std::string name;                  ///< the variable (or the namespace variable)
+  std::string name;                      ///< the variable (or the namespace variable)
   std::optional<std::string> attribute;  ///< set ns.attribute = ...
-  std::vector<Target> elements;      ///< non-empty for tuple unpacking
+  std::vector<Target> elements;          ///< non-empty for tuple unpacking
   bool is_tuple = false;
 };
 
@@ -193,9 +191,8 @@ struct Continue {};
 
 struct Stmt {
   size_t offset = 0;
-  std::variant<node::Text, node::Print, node::If, node::For, node::Set, node::SetBlock,
-               node::Macro, node::CallBlock, node::FilterBlock, node::With, node::Break,
-               node::Continue>
+  std::variant<node::Text, node::Print, node::If, node::For, node::Set, node::SetBlock, node::Macro,
+               node::CallBlock, node::FilterBlock, node::With, node::Break, node::Continue>
       node;
 };
 

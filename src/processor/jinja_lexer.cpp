@@ -53,11 +53,6 @@ namespace {
 enum class TagKind { kBlock, kVariable };
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_name_start(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
-         static_cast<unsigned char>(c) >= 0x80;
-}
-bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
 
 int hex_value(char c) {
   if (is_digit(c)) return c - '0';
@@ -111,7 +106,8 @@ class Lexer {
   void lex_root() {
     size_t open = pos_;
     while ((open = src_.find('{', open)) != std::string_view::npos) {
-      if (open + 1 < src_.size() && std::string_view("{%#").find(src_[open + 1]) != std::string_view::npos) {
+      if (open + 1 < src_.size() &&
+          std::string_view("{%#").find(src_[open + 1]) != std::string_view::npos) {
         break;
       }
       ++open;
@@ -123,7 +119,8 @@ class Lexer {
     }
     const char kind = src_[open + 1];
     const size_t after = open + 2;
-    const char sign = after < src_.size() && (src_[after] == '-' || src_[after] == '+') ? src_[after] : 0;
+    const char sign =
+        after < src_.size() && (src_[after] == '-' || src_[after] == '+') ? src_[after] : 0;
     const size_t raw_end = kind == '%' ? match_raw_begin(after) : std::string_view::npos;
     emit_data(strip_before_tag(src_.substr(pos_, open - pos_), sign, kind != '{'), pos_);
     line_starting_ = false;
@@ -171,7 +168,8 @@ class Lexer {
 
   // The first "{%" [-+] \s* "endraw" \s* ("+%}" | "-%}" \s* | "%}" "\n"?) after `start`.
   void lex_raw(size_t start, size_t open) {
-    for (size_t k = src_.find("{%", start); k != std::string_view::npos; k = src_.find("{%", k + 1)) {
+    for (size_t k = src_.find("{%", start); k != std::string_view::npos;
+         k = src_.find("{%", k + 1)) {
       size_t p = k + 2;
       const char sign = p < src_.size() && (src_[p] == '-' || src_[p] == '+') ? src_[p] : 0;
       if (sign) ++p;
@@ -369,10 +367,25 @@ class Lexer {
     pos_ = p;
   }
 
+  // Identifier characters: ASCII letters, "_", digits after the first, and letters beyond ASCII
+  // (Python's identifiers, approximated by text::is_alpha).
+  size_t name_char_at(size_t pos, bool first) const {
+    const char c = src_[pos];
+    if (c == '_' || std::isalpha(static_cast<unsigned char>(c)) || (!first && is_digit(c)))
+      return 1;
+    if (static_cast<unsigned char>(c) < 0x80) return 0;
+    const std::string ch = text::characters(src_.substr(pos, 4)).front();
+    return text::is_alpha(text::decode(ch).front()) ? ch.size() : 0;
+  }
+
   bool lex_name() {
-    if (!is_name_start(src_[pos_])) return false;
-    size_t end = pos_ + 1;
-    while (end < src_.size() && is_name_char(src_[end])) ++end;
+    size_t end = pos_ + name_char_at(pos_, true);
+    if (end == pos_) return false;
+    while (end < src_.size()) {
+      const size_t n = name_char_at(end, false);
+      if (n == 0) break;
+      end += n;
+    }
     emit(TokenType::kName, std::string(src_.substr(pos_, end - pos_)), pos_);
     pos_ = end;
     return true;
@@ -399,21 +412,49 @@ class Lexer {
       }
       const char e = src_[++i];
       switch (e) {
-        case '\n': break;
-        case '\\': out += '\\'; break;
-        case '\'': out += '\''; break;
-        case '"': out += '"'; break;
-        case 'a': out += '\a'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'v': out += '\v'; break;
-        case 'x': i = append_hex_escape(out, i, end, 2, "truncated \\xXX escape"); break;
-        case 'u': i = append_hex_escape(out, i, end, 4, "truncated \\uXXXX escape"); break;
-        case 'U': i = append_hex_escape(out, i, end, 8, "truncated \\UXXXXXXXX escape"); break;
-        case 'N': fail(i - 1, "\\N{...} escapes are not supported");
+        case '\n':
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '\'':
+          out += '\'';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case 'a':
+          out += '\a';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case 'x':
+          i = append_hex_escape(out, i, end, 2, "truncated \\xXX escape");
+          break;
+        case 'u':
+          i = append_hex_escape(out, i, end, 4, "truncated \\uXXXX escape");
+          break;
+        case 'U':
+          i = append_hex_escape(out, i, end, 8, "truncated \\UXXXXXXXX escape");
+          break;
+        case 'N':
+          fail(i - 1, "\\N{...} escapes are not supported");
         default:
           if (e >= '0' && e <= '7') {
             char32_t cp = 0;

@@ -67,16 +67,26 @@ class Parser {
   static std::string describe(const Token& t) {
     switch (t.type) {
       case TokenType::kName:
-      case TokenType::kOperator: return t.text;
-      case TokenType::kString: return "string";
-      case TokenType::kInteger: return "integer";
-      case TokenType::kFloat: return "float";
-      case TokenType::kData: return "template data / text";
-      case TokenType::kVariableBegin: return "begin of print statement";
-      case TokenType::kVariableEnd: return "end of print statement";
-      case TokenType::kBlockBegin: return "begin of statement block";
-      case TokenType::kBlockEnd: return "end of statement block";
-      case TokenType::kEof: return "end of template";
+      case TokenType::kOperator:
+        return t.text;
+      case TokenType::kString:
+        return "string";
+      case TokenType::kInteger:
+        return "integer";
+      case TokenType::kFloat:
+        return "float";
+      case TokenType::kData:
+        return "template data / text";
+      case TokenType::kVariableBegin:
+        return "begin of print statement";
+      case TokenType::kVariableEnd:
+        return "end of print statement";
+      case TokenType::kBlockBegin:
+        return "begin of statement block";
+      case TokenType::kBlockEnd:
+        return "end of statement block";
+      case TokenType::kEof:
+        return "end of template";
     }
     return "?";
   }
@@ -233,8 +243,8 @@ class Parser {
       }
     }
     if (!tag_stack_.empty()) {
-      message += fmt::format(" The innermost block that needs to be closed is '{}'.",
-                             tag_stack_.back());
+      message +=
+          fmt::format(" The innermost block that needs to be closed is '{}'.", tag_stack_.back());
     }
     fail(offset, message);
   }
@@ -254,7 +264,8 @@ class Parser {
     expect_keyword("in");
     f.iterable = parse_tuple({.with_condexpr = false, .extra_end = {"recursive"}});
     if (skip_name("if")) f.condition = parse_expression();
-    if (is_name(current(), "recursive")) fail(current().offset, "recursive loops are not supported");
+    if (is_name(current(), "recursive"))
+      fail(current().offset, "recursive loops are not supported");
     ++loop_depth_;
     f.body = parse_statements({"endfor", "else"});
     --loop_depth_;
@@ -362,25 +373,23 @@ class Parser {
   // ---- assignment targets ------------------------------------------------------------------
 
   Target parse_assign_target(const EndTags& extra_end, bool with_namespace = false) {
-    const size_t offset = current().offset;
-    Expr e = parse_tuple({.simplified = true, .extra_end = extra_end, .with_namespace = with_namespace});
-    return to_target(e, offset);
+    return to_target(parse_tuple(
+        {.simplified = true, .extra_end = extra_end, .with_namespace = with_namespace}));
   }
 
-  Target to_target(const Expr& e, size_t offset) {
+  Target to_target(const Expr& e) {
     Target t;
-    t.offset = e.offset;
     if (const auto* name = std::get_if<node::Name>(&e.node)) {
       t.name = name->name;
     } else if (const auto* tuple = std::get_if<node::Tuple>(&e.node)) {
       t.is_tuple = true;
-      for (const auto& item : tuple->items) t.elements.push_back(to_target(item, item.offset));
+      for (const auto& item : tuple->items) t.elements.push_back(to_target(item));
     } else if (const auto* attr = std::get_if<node::Getattr>(&e.node);
                attr && std::holds_alternative<node::Name>(attr->object->node)) {
       t.name = std::get<node::Name>(attr->object->node).name;
       t.attribute = attr->attribute;
     } else {
-      fail(offset, "can't assign to this expression");
+      fail(e.offset, "can't assign to this expression");
     }
     return t;
   }
@@ -570,16 +579,18 @@ class Parser {
     switch (token.type) {
       case TokenType::kName: {
         advance();
-        if (token.text == "true" || token.text == "True") return make_expr(node::Literal{true}, offset);
+        if (token.text == "true" || token.text == "True")
+          return make_expr(node::Literal{true}, offset);
         if (token.text == "false" || token.text == "False") {
           return make_expr(node::Literal{false}, offset);
         }
-        if (token.text == "none" || token.text == "None") return make_expr(node::Literal{None{}}, offset);
+        if (token.text == "none" || token.text == "None")
+          return make_expr(node::Literal{None{}}, offset);
         if (with_namespace && is_op(current(), ".")) {
           advance();
           std::string attribute = expect_name().text;
-          return make_expr(node::Getattr{boxed(node::Name{token.text}, offset), std::move(attribute)},
-                           offset);
+          return make_expr(
+              node::Getattr{boxed(node::Name{token.text}, offset), std::move(attribute)}, offset);
         }
         note_special_name(token.text);
         return make_expr(node::Name{token.text}, offset);
@@ -676,9 +687,9 @@ class Parser {
         return make_expr(node::Getattr{box(std::move(object)), attr.text}, offset);
       }
       if (attr.type != TokenType::kInteger) fail(attr.offset, "expected name or number");
-      return make_expr(
-          node::Getitem{box(std::move(object)), boxed(node::Literal{Value(attr.integer)}, attr.offset)},
-          offset);
+      return make_expr(node::Getitem{box(std::move(object)),
+                                     boxed(node::Literal{Value(attr.integer)}, attr.offset)},
+                       offset);
     }
     DepthGuard guard(*this);
     std::vector<Expr> args;
@@ -694,7 +705,8 @@ class Parser {
       return std::move(args.front());
     }
     for (const auto& a : args) {
-      if (std::holds_alternative<node::Slice>(a.node)) fail(a.offset, "multi-dimensional slices are not supported");
+      if (std::holds_alternative<node::Slice>(a.node))
+        fail(a.offset, "multi-dimensional slices are not supported");
     }
     Expr key = args.size() == 1 ? std::move(args.front())
                                 : make_expr(node::Tuple{std::move(args)}, token.offset);
@@ -758,7 +770,10 @@ class Parser {
 
   std::string parse_dotted_name() {
     std::string name = expect_name().text;
-    while (skip_op(".")) name += "." + expect_name().text;
+    while (skip_op(".")) {
+      name += '.';
+      name += expect_name().text;
+    }
     return name;
   }
 

@@ -4,8 +4,8 @@
 #include "processor/jinja.h"
 
 #include <algorithm>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <limits>
@@ -68,7 +68,7 @@ class Namespace final : public Object {
     return v ? std::optional<Value>(*v) : std::nullopt;
   }
   std::string repr() const override {
-    return "<Namespace " + jinja::repr(Value::dict(attributes_)) + ">";
+    return fmt::format("<Namespace {}>", jinja::repr(Value::dict(attributes_)));
   }
 
   void set(const std::string& name, Value value) {
@@ -383,10 +383,9 @@ class Renderer {
 
   Value make_macro(const MacroDef& def, const FramePtr& closure) {
     closures_.push_back(closure);
-    return make_function("Macro", fmt::format("<Macro {}>", repr(Value(def.name))),
-                         [this, &def, closure](CallArgs args) {
-                           return call_macro(def, closure, std::move(args));
-                         });
+    return make_function(
+        "Macro", fmt::format("<Macro {}>", repr(Value(def.name))),
+        [this, &def, closure](CallArgs args) { return call_macro(def, closure, std::move(args)); });
   }
 
   // jinja2's Macro.__call__: positional arguments first, then keywords by name; extra
@@ -411,8 +410,9 @@ class Renderer {
     Dict extra;
     std::optional<Value> caller;
     for (auto& [key, value] : args.keywords) {
-      const auto param = std::find_if(def.params.begin() + static_cast<std::ptrdiff_t>(positional),
-                                      def.params.end(), [&](const auto& p) { return p.first == key; });
+      const auto param =
+          std::find_if(def.params.begin() + static_cast<std::ptrdiff_t>(positional),
+                       def.params.end(), [&](const auto& p) { return p.first == key; });
       if (param != def.params.end()) {
         bound[static_cast<size_t>(param - def.params.begin())] = std::move(value);
       } else if (key == "caller" && def.uses_caller) {
@@ -445,8 +445,8 @@ class Renderer {
       } else if (fallback) {
         scope->set(name, eval(*fallback, scope));
       } else {
-        scope->set(name, Value::undefined(fmt::format("parameter {} was not provided",
-                                                      repr(Value(name)))));
+        scope->set(name, Value::undefined(
+                             fmt::format("parameter {} was not provided", repr(Value(name)))));
       }
     }
     return capture(def.body, scope).second;
@@ -525,8 +525,9 @@ class Renderer {
       const Value v = eval(*e, frame);
       if (v.is_none()) return std::nullopt;
       if (!v.is_integer()) {
-        throw EvalError("TypeError: slice indices must be integers or None or have an __index__ "
-                        "method");
+        throw EvalError(
+            "TypeError: slice indices must be integers or None or have an __index__ "
+            "method");
       }
       return v.as_integer();
     };
@@ -553,9 +554,12 @@ class Renderer {
   Value value_of(const node::Unary& n, const Expr&, const FramePtr& frame) {
     const Value v = eval(*n.operand, frame);
     switch (n.op) {
-      case node::UnaryOp::kNot: return !truthy(v);
-      case node::UnaryOp::kNeg: return negate(v);
-      case node::UnaryOp::kPos: return unary_plus(v);
+      case node::UnaryOp::kNot:
+        return !truthy(v);
+      case node::UnaryOp::kNeg:
+        return negate(v);
+      case node::UnaryOp::kPos:
+        return unary_plus(v);
     }
     return v;
   }
@@ -573,14 +577,22 @@ class Renderer {
 
   static bool compare_values(node::CompareKind kind, const Value& a, const Value& b) {
     switch (kind) {
-      case node::CompareKind::kEq: return equal(a, b);
-      case node::CompareKind::kNe: return !equal(a, b);
-      case node::CompareKind::kLt: return compare(CompareOp::kLess, a, b);
-      case node::CompareKind::kLe: return compare(CompareOp::kLessEqual, a, b);
-      case node::CompareKind::kGt: return compare(CompareOp::kGreater, a, b);
-      case node::CompareKind::kGe: return compare(CompareOp::kGreaterEqual, a, b);
-      case node::CompareKind::kIn: return contains(b, a);
-      case node::CompareKind::kNotIn: return !contains(b, a);
+      case node::CompareKind::kEq:
+        return equal(a, b);
+      case node::CompareKind::kNe:
+        return !equal(a, b);
+      case node::CompareKind::kLt:
+        return compare(CompareOp::kLess, a, b);
+      case node::CompareKind::kLe:
+        return compare(CompareOp::kLessEqual, a, b);
+      case node::CompareKind::kGt:
+        return compare(CompareOp::kGreater, a, b);
+      case node::CompareKind::kGe:
+        return compare(CompareOp::kGreaterEqual, a, b);
+      case node::CompareKind::kIn:
+        return contains(b, a);
+      case node::CompareKind::kNotIn:
+        return !contains(b, a);
     }
     return false;
   }
@@ -614,8 +626,9 @@ class Renderer {
   void add_globals(Frame& root) {
     root.set("range", make_function("builtin_function_or_method", "<function safe_range>",
                                     [](CallArgs call) { return range(std::move(call)); }));
-    root.set("namespace", make_function("type", "<class 'TemplateNamespace'>",
-                                        [this](CallArgs call) { return make_namespace(std::move(call)); }));
+    root.set("namespace",
+             make_function("type", "<class 'TemplateNamespace'>",
+                           [this](CallArgs call) { return make_namespace(std::move(call)); }));
     root.set("dict", make_function("TemplateDict", "<TemplateDict>", [](CallArgs call) {
                return Value::dict(dict_from_args(std::move(call), "dict"));
              }));
@@ -626,13 +639,15 @@ class Renderer {
                args.finish();
                throw ProcessorError(str(message));
              }));
-    root.set("strftime_now", make_function("function", "<function strftime_now>",
-                                           [](CallArgs call) { return strftime_now(std::move(call)); }));
+    root.set("strftime_now",
+             make_function("function", "<function strftime_now>",
+                           [](CallArgs call) { return strftime_now(std::move(call)); }));
     for (const char* name : {"cycler", "joiner", "lipsum"}) {
-      root.set(name, make_function("type", fmt::format("<class '{}'>", name),
-                                   [name = std::string(name)](CallArgs) -> Value {
-                                     throw EvalError(fmt::format("global '{}' is not supported", name));
-                                   }));
+      root.set(name,
+               make_function("type", fmt::format("<class '{}'>", name),
+                             [name = std::string(name)](CallArgs) -> Value {
+                               throw EvalError(fmt::format("global '{}' is not supported", name));
+                             }));
     }
   }
 
@@ -684,16 +699,17 @@ class Renderer {
       bounds.push_back(v.as_integer());
     }
     if (bounds.empty() || bounds.size() > 3) {
-      throw EvalError(fmt::format("TypeError: range expected at least 1 argument, got {}",
-                                  bounds.size()));
+      throw EvalError(
+          fmt::format("TypeError: range expected at least 1 argument, got {}", bounds.size()));
     }
     const int64_t start = bounds.size() == 1 ? 0 : bounds[0];
     const int64_t stop = bounds.size() == 1 ? bounds[0] : bounds[1];
     const int64_t step = bounds.size() == 3 ? bounds[2] : 1;
     if (step == 0) throw EvalError("ValueError: range() arg 3 must not be zero");
-    const long double span = step > 0 ? static_cast<long double>(stop) - start
-                                      : static_cast<long double>(start) - stop;
-    const long double count = span <= 0 ? 0 : std::ceil(span / std::abs(static_cast<long double>(step)));
+    const long double span =
+        step > 0 ? static_cast<long double>(stop) - start : static_cast<long double>(start) - stop;
+    const long double count =
+        span <= 0 ? 0 : std::ceil(span / std::abs(static_cast<long double>(step)));
     if (count > kMaxRange) {
       throw EvalError(fmt::format(
           "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE ({}).",
@@ -701,7 +717,8 @@ class Renderer {
     }
     auto seq = std::make_shared<Sequence>();
     seq->kind = SequenceKind::kRange;
-    for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) seq->items.emplace_back(start + i * step);
+    for (int64_t i = 0; i < static_cast<int64_t>(count); ++i)
+      seq->items.emplace_back(start + i * step);
     seq->range_start = start;
     seq->range_stop = stop;
     seq->range_step = step;
@@ -743,9 +760,8 @@ Value attribute_path(Value item, const Value& attribute) {
   if (attribute.is_none()) return item;
   if (!attribute.is_string()) return get_item(item, attribute);
   for (const auto& part : text::split(attribute.as_string(), std::string("."), -1, false)) {
-    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
+    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
     int64_t index = 0;
     if (digits) std::from_chars(part.data(), part.data() + part.size(), index);
     item = get_item(item, digits ? Value(index) : Value(part));
@@ -822,12 +838,23 @@ Value f_escape(const Value& v, Args&) {
   std::string out;
   for (char c : str(v)) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -840,8 +867,8 @@ Value f_first(const Value& v, Args&) {
 
 Value f_last(const Value& v, Args&) {
   const auto* seq = v.sequence();
-  if (!(v.is_undefined() || v.is_string() || v.dict() || (seq && seq->kind != SequenceKind::kView &&
-                                                         seq->kind != SequenceKind::kIterator))) {
+  if (!(v.is_undefined() || v.is_string() || v.dict() ||
+        (seq && seq->kind != SequenceKind::kView && seq->kind != SequenceKind::kIterator))) {
     throw EvalError(fmt::format("TypeError: '{}' object is not reversible", type_name(v)));
   }
   const auto items = iterate(v);
@@ -855,7 +882,8 @@ std::optional<double> parse_float(const std::string& s) {
   if (!t.empty() && (t.front() == '-' || t.front() == '+')) t.erase(0, 1);
   const std::string lowered = text::lower(t);
   const double sign = negative ? -1.0 : 1.0;
-  if (lowered == "inf" || lowered == "infinity") return sign * std::numeric_limits<double>::infinity();
+  if (lowered == "inf" || lowered == "infinity")
+    return sign * std::numeric_limits<double>::infinity();
   if (lowered == "nan") return std::numeric_limits<double>::quiet_NaN();
   std::string digits;
   for (size_t i = 0; i < t.size(); ++i) {
@@ -863,7 +891,8 @@ std::optional<double> parse_float(const std::string& s) {
       digits += t[i];
       continue;
     }
-    const bool between = i > 0 && i + 1 < t.size() && std::isdigit(static_cast<unsigned char>(t[i - 1])) &&
+    const bool between = i > 0 && i + 1 < t.size() &&
+                         std::isdigit(static_cast<unsigned char>(t[i - 1])) &&
                          std::isdigit(static_cast<unsigned char>(t[i + 1]));
     if (!between) return std::nullopt;
   }
@@ -872,7 +901,9 @@ std::optional<double> parse_float(const std::string& s) {
   if (digits.empty() || result.ptr != digits.data() + digits.size()) return std::nullopt;
   if (result.ec == std::errc::result_out_of_range) {
     const size_t e = digits.find_first_of("eE");
-    value = e != std::string::npos && digits[e + 1] == '-' ? 0.0 : std::numeric_limits<double>::infinity();
+    value = e != std::string::npos && digits[e + 1] == '-'
+                ? 0.0
+                : std::numeric_limits<double>::infinity();
   }
   return sign * value;
 }
@@ -904,7 +935,8 @@ std::optional<int64_t> parse_int(const std::string& s, int64_t base) {
     }
     const int64_t digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : 99;
     if (digit >= base) return std::nullopt;
-    if (value > (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(digit)) /
+    if (value > (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) -
+                 static_cast<uint64_t>(digit)) /
                     static_cast<uint64_t>(base)) {
       return std::nullopt;
     }
@@ -956,7 +988,8 @@ Value f_format(const Value& v, Args& a) {
   std::vector<Value> args = a.rest();
   auto keywords = a.rest_keywords();
   if (!args.empty() && !keywords.empty()) {
-    throw EvalError("FilterArgumentError: can't handle positional and keyword arguments at the same time");
+    throw EvalError(
+        "FilterArgumentError: can't handle positional and keyword arguments at the same time");
   }
   if (keywords.empty()) return percent_format(str(v), Value::tuple(std::move(args)));
   Dict mapping;
@@ -968,15 +1001,16 @@ Value f_indent(const Value& v, Args& a) {
   const Value width = a.next_or("width", 4);
   const bool first = truthy(a.next_or("first", false));
   const bool blank = truthy(a.next_or("blank", false));
-  const std::string indention = width.is_string() ? width.as_string() : str(binary(BinaryOp::kMul, Value(" "), width));
+  const std::string indention =
+      width.is_string() ? width.as_string() : str(binary(BinaryOp::kMul, Value(" "), width));
   // jinja2 appends "\n" to the value first, which only a str survives.
   if (v.is_undefined()) fail_undefined(v);
   if (const auto* seq = v.sequence(); seq && seq->kind == SequenceKind::kList) {
     throw EvalError("AttributeError: 'list' object has no attribute 'splitlines'");
   }
   if (!v.is_string()) {
-    throw EvalError(fmt::format("TypeError: unsupported operand type(s) for +=: '{}' and 'str'",
-                                type_name(v)));
+    throw EvalError(
+        fmt::format("TypeError: unsupported operand type(s) for +=: '{}' and 'str'", type_name(v)));
   }
   const auto lines = text::splitlines(v.as_string() + "\n");
   std::string out;
@@ -1006,7 +1040,8 @@ Value f_batch(const Value& v, Args& a) {
   std::vector<Value> batches;
   std::vector<Value> current;
   for (auto& item : iterate(v)) {
-    if (static_cast<int64_t>(current.size()) == size) batches.push_back(Value::list(std::exchange(current, {})));
+    if (static_cast<int64_t>(current.size()) == size)
+      batches.push_back(Value::list(std::exchange(current, {})));
     current.push_back(std::move(item));
   }
   if (!current.empty()) {
@@ -1033,7 +1068,9 @@ Value f_dictsort(const Value& v, Args& a) {
     throw EvalError("FilterArgumentError: You can only sort by either \"key\" or \"value\"");
   }
   const Dict* d = v.dict();
-  if (!d) throw EvalError(fmt::format("AttributeError: '{}' object has no attribute 'items'", type_name(v)));
+  if (!d)
+    throw EvalError(
+        fmt::format("AttributeError: '{}' object has no attribute 'items'", type_name(v)));
   const size_t pos = by.as_string() == "key" ? 0 : 1;
   std::vector<Value> pairs;
   for (const auto& [k, value] : *d) pairs.push_back(Value::tuple({k, value}));
@@ -1042,7 +1079,8 @@ Value f_dictsort(const Value& v, Args& a) {
     return case_sensitive ? part : ignore_case(part);
   };
   std::stable_sort(pairs.begin(), pairs.end(), [&](const Value& x, const Value& y) {
-    return reverse ? compare(CompareOp::kLess, key(y), key(x)) : compare(CompareOp::kLess, key(x), key(y));
+    return reverse ? compare(CompareOp::kLess, key(y), key(x))
+                   : compare(CompareOp::kLess, key(x), key(y));
   });
   return Value::list(std::move(pairs));
 }
@@ -1106,7 +1144,8 @@ Value f_round(const Value& v, Args& a) {
     throw EvalError("FilterArgumentError: method must be common, ceil or floor");
   }
   if (!v.is_number()) {
-    throw EvalError(fmt::format("TypeError: type {} doesn't define __round__ method", type_name(v)));
+    throw EvalError(
+        fmt::format("TypeError: type {} doesn't define __round__ method", type_name(v)));
   }
   if (m == "common") {
     if (v.is_integer() && precision >= 0) return v.as_integer();
@@ -1155,7 +1194,11 @@ Value f_unique(const Value& v, Args& a) {
   for (auto& item : iterate(v)) {
     Value key = attribute_path(item, attribute);
     if (!case_sensitive) key = ignore_case(key);
-    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equal(s, key); })) continue;
+    if (!hashable(key)) {
+      throw EvalError(fmt::format("TypeError: unhashable type: '{}'", type_name(key)));
+    }
+    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equal(s, key); }))
+      continue;
     seen.push_back(std::move(key));
     out.push_back(std::move(item));
   }
@@ -1188,8 +1231,10 @@ Value f_min(const Value& v, Args& a) { return min_or_max(v, a, CompareOp::kLess)
 Value f_sum(const Value& v, Args& a) {
   const Value attribute = a.next_or("attribute", None{});
   Value total = a.next_or("start", 0);
-  if (total.is_string()) throw EvalError("TypeError: sum() can't sum strings [use ''.join(seq) instead]");
-  for (const auto& item : iterate(v)) total = binary(BinaryOp::kAdd, total, attribute_path(item, attribute));
+  if (total.is_string())
+    throw EvalError("TypeError: sum() can't sum strings [use ''.join(seq) instead]");
+  for (const auto& item : iterate(v))
+    total = binary(BinaryOp::kAdd, total, attribute_path(item, attribute));
   return total;
 }
 
@@ -1200,7 +1245,8 @@ Value f_tojson(const Value& v, Args& a) {
   const Value separators = a.next_or("separators", None{});
   options.sort_keys = truthy(a.next_or("sort_keys", false));
   if (!indent.is_none()) {
-    options.indent = indent.is_string() ? indent.as_string() : str(binary(BinaryOp::kMul, Value(" "), indent));
+    options.indent =
+        indent.is_string() ? indent.as_string() : str(binary(BinaryOp::kMul, Value(" "), indent));
     options.item_separator = ",";
   }
   if (!separators.is_none()) {
@@ -1234,8 +1280,10 @@ Value select_or_reject(const Value& v, Args& a, bool keep, bool lookup_attr) {
     const Value operand = lookup_attr ? attribute_path(item, args[0]) : item;
     bool result = truthy(operand);
     if (args.size() > off) {
-      result = call_test_named(args[off], operand, std::vector<Value>(args.begin() + static_cast<std::ptrdiff_t>(off) + 1, args.end()),
-                               keywords);
+      result = call_test_named(
+          args[off], operand,
+          std::vector<Value>(args.begin() + static_cast<std::ptrdiff_t>(off) + 1, args.end()),
+          keywords);
     }
     if (result == keep) out.push_back(std::move(item));
   }
@@ -1250,8 +1298,10 @@ Value f_map(const Value& v, Args& a) {
   std::vector<Value> args = a.rest();
   auto keywords = a.rest_keywords();
   std::vector<Value> out;
+  if (!truthy(v)) return generator({});
   const auto take_keyword = [&](std::string_view name) -> std::optional<Value> {
-    const auto it = std::find_if(keywords.begin(), keywords.end(), [&](const auto& kv) { return kv.first == name; });
+    const auto it = std::find_if(keywords.begin(), keywords.end(),
+                                 [&](const auto& kv) { return kv.first == name; });
     if (it == keywords.end()) return std::nullopt;
     Value value = std::move(it->second);
     keywords.erase(it);
@@ -1261,7 +1311,8 @@ Value f_map(const Value& v, Args& a) {
     if (const auto attribute = take_keyword("attribute")) {
       const auto fallback = take_keyword("default");
       if (!keywords.empty()) {
-        throw EvalError(fmt::format("FilterArgumentError: Unexpected keyword argument '{}'", keywords.front().first));
+        throw EvalError(fmt::format("FilterArgumentError: Unexpected keyword argument '{}'",
+                                    keywords.front().first));
       }
       for (const auto& item : iterate(v)) {
         Value mapped = attribute_path(item, *attribute);
@@ -1275,8 +1326,8 @@ Value f_map(const Value& v, Args& a) {
   const std::string name = str(args.front());
   const FilterFn fn = find_filter(name);
   for (const auto& item : iterate(v)) {
-    out.push_back(apply_filter(fn, name, item,
-                               CallArgs{std::vector<Value>(args.begin() + 1, args.end()), keywords}));
+    out.push_back(apply_filter(
+        fn, name, item, CallArgs{std::vector<Value>(args.begin() + 1, args.end()), keywords}));
   }
   return generator(std::move(out));
 }
@@ -1327,7 +1378,8 @@ bool t_sameas(const Value& v, Args& a) {
   if (v.storage().index() != other.storage().index()) return false;
   if (v.is_none()) return true;
   if (const auto* b = v.get_if<bool>()) return *b == *other.get_if<bool>();
-  if (const auto* i = v.get_if<int64_t>()) return *i == *other.get_if<int64_t>() && *i >= -5 && *i <= 256;
+  if (const auto* i = v.get_if<int64_t>())
+    return *i == *other.get_if<int64_t>() && *i >= -5 && *i <= 256;
   if (v.sequence()) return v.sequence() == other.sequence();
   if (v.dict()) return v.dict() == other.dict();
   if (v.object()) return v.object() == other.object();
@@ -1339,47 +1391,103 @@ bool t_in(const Value& v, Args& a) { return contains(a.required("seq"), v); }
 bool t_eq(const Value& v, Args& a) { return equal(v, a.required("other")); }
 bool t_ne(const Value& v, Args& a) { return !equal(v, a.required("other")); }
 bool t_lt(const Value& v, Args& a) { return compare(CompareOp::kLess, v, a.required("other")); }
-bool t_le(const Value& v, Args& a) { return compare(CompareOp::kLessEqual, v, a.required("other")); }
+bool t_le(const Value& v, Args& a) {
+  return compare(CompareOp::kLessEqual, v, a.required("other"));
+}
 bool t_gt(const Value& v, Args& a) { return compare(CompareOp::kGreater, v, a.required("other")); }
-bool t_ge(const Value& v, Args& a) { return compare(CompareOp::kGreaterEqual, v, a.required("other")); }
+bool t_ge(const Value& v, Args& a) {
+  return compare(CompareOp::kGreaterEqual, v, a.required("other"));
+}
 bool t_filter(const Value& v, Args&) { return v.is_string() && jinja_has_filter(v.as_string()); }
 bool t_test(const Value& v, Args&) { return v.is_string() && jinja_has_test(v.as_string()); }
 
 const std::unordered_map<std::string_view, FilterFn>& filter_table() {
   static const std::unordered_map<std::string_view, FilterFn> table = {
-      {"abs", f_abs},           {"batch", f_batch},           {"capitalize", f_capitalize},
-      {"count", f_length},      {"wordcount", f_wordcount},
-      {"d", f_default},         {"default", f_default},       {"dictsort", f_dictsort},
-      {"e", f_escape},          {"escape", f_escape},         {"first", f_first},
-      {"float", f_float},       {"forceescape", f_escape},    {"format", f_format},
-      {"indent", f_indent},     {"int", f_int},               {"items", f_items},
-      {"join", f_join},         {"last", f_last},             {"length", f_length},
-      {"list", f_list},         {"lower", f_lower},           {"map", f_map},
-      {"max", f_max},           {"min", f_min},               {"reject", f_reject},
-      {"rejectattr", f_rejectattr}, {"replace", f_replace},   {"reverse", f_reverse},
-      {"round", f_round},       {"safe", f_string},           {"select", f_select},
-      {"selectattr", f_selectattr}, {"sort", f_sort},         {"string", f_string},
-      {"sum", f_sum},           {"title", f_title},           {"tojson", f_tojson},
-      {"trim", f_trim},         {"unique", f_unique},         {"upper", f_upper},
+      {"abs", f_abs},
+      {"batch", f_batch},
+      {"capitalize", f_capitalize},
+      {"count", f_length},
+      {"wordcount", f_wordcount},
+      {"d", f_default},
+      {"default", f_default},
+      {"dictsort", f_dictsort},
+      {"e", f_escape},
+      {"escape", f_escape},
+      {"first", f_first},
+      {"float", f_float},
+      {"forceescape", f_escape},
+      {"format", f_format},
+      {"indent", f_indent},
+      {"int", f_int},
+      {"items", f_items},
+      {"join", f_join},
+      {"last", f_last},
+      {"length", f_length},
+      {"list", f_list},
+      {"lower", f_lower},
+      {"map", f_map},
+      {"max", f_max},
+      {"min", f_min},
+      {"reject", f_reject},
+      {"rejectattr", f_rejectattr},
+      {"replace", f_replace},
+      {"reverse", f_reverse},
+      {"round", f_round},
+      {"safe", f_string},
+      {"select", f_select},
+      {"selectattr", f_selectattr},
+      {"sort", f_sort},
+      {"string", f_string},
+      {"sum", f_sum},
+      {"title", f_title},
+      {"tojson", f_tojson},
+      {"trim", f_trim},
+      {"unique", f_unique},
+      {"upper", f_upper},
   };
   return table;
 }
 
 const std::unordered_map<std::string_view, TestFn>& test_table() {
   static const std::unordered_map<std::string_view, TestFn> table = {
-      {"odd", t_odd},           {"even", t_even},         {"divisibleby", t_divisibleby},
-      {"defined", t_defined},   {"undefined", t_undefined}, {"none", t_none},
-      {"boolean", t_boolean},   {"true", t_true},         {"false", t_false},
-      {"integer", t_integer},   {"float", t_float},       {"number", t_number},
-      {"string", t_string},     {"mapping", t_mapping},   {"sequence", t_sequence},
-      {"iterable", t_iterable}, {"callable", t_callable}, {"sameas", t_sameas},
-      {"lower", t_lower},       {"upper", t_upper},       {"in", t_in},
-      {"==", t_eq},             {"eq", t_eq},             {"equalto", t_eq},
-      {"!=", t_ne},             {"ne", t_ne},             {"<", t_lt},
-      {"lt", t_lt},             {"lessthan", t_lt},       {"<=", t_le},
-      {"le", t_le},             {">", t_gt},              {"gt", t_gt},
-      {"greaterthan", t_gt},    {">=", t_ge},             {"ge", t_ge},
-      {"filter", t_filter},     {"test", t_test},
+      {"odd", t_odd},
+      {"even", t_even},
+      {"divisibleby", t_divisibleby},
+      {"defined", t_defined},
+      {"undefined", t_undefined},
+      {"none", t_none},
+      {"boolean", t_boolean},
+      {"true", t_true},
+      {"false", t_false},
+      {"integer", t_integer},
+      {"float", t_float},
+      {"number", t_number},
+      {"string", t_string},
+      {"mapping", t_mapping},
+      {"sequence", t_sequence},
+      {"iterable", t_iterable},
+      {"callable", t_callable},
+      {"sameas", t_sameas},
+      {"lower", t_lower},
+      {"upper", t_upper},
+      {"in", t_in},
+      {"==", t_eq},
+      {"eq", t_eq},
+      {"equalto", t_eq},
+      {"!=", t_ne},
+      {"ne", t_ne},
+      {"<", t_lt},
+      {"lt", t_lt},
+      {"lessthan", t_lt},
+      {"<=", t_le},
+      {"le", t_le},
+      {">", t_gt},
+      {"gt", t_gt},
+      {"greaterthan", t_gt},
+      {">=", t_ge},
+      {"ge", t_ge},
+      {"filter", t_filter},
+      {"test", t_test},
   };
   return table;
 }
@@ -1398,8 +1506,8 @@ TestFn find_test(std::string_view name) {
 
 bool jinja_has_filter(std::string_view name) {
   static constexpr std::string_view kNotImplemented[] = {
-      "attr",   "center",   "filesizeformat", "groupby", "pprint",   "random",
-      "slice",  "striptags", "truncate",      "urlencode", "urlize", "wordwrap", "xmlattr"};
+      "attr",      "center",   "filesizeformat", "groupby", "pprint",   "random", "slice",
+      "striptags", "truncate", "urlencode",      "urlize",  "wordwrap", "xmlattr"};
   return find_filter(name) || std::find(std::begin(kNotImplemented), std::end(kNotImplemented),
                                         name) != std::end(kNotImplemented);
 }

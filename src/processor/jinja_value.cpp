@@ -65,8 +65,18 @@ char32_t decode_one(std::string_view s, size_t& pos) {
 }
 
 bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
+
+// Greek capitals with tonos and their small letters, which sit apart from the basic alphabet.
+constexpr std::array<std::pair<char32_t, char32_t>, 7> kGreekTonos = {{{0x386, 0x3AC},
+                                                                       {0x388, 0x3AD},
+                                                                       {0x389, 0x3AE},
+                                                                       {0x38A, 0x3AF},
+                                                                       {0x38C, 0x3CC},
+                                                                       {0x38E, 0x3CD},
+                                                                       {0x38F, 0x3CE}}};
 
 // One-to-one case pairs beyond ASCII: Latin-1, Latin Extended-A, Greek, Cyrillic.
 char32_t to_lower_cp(char32_t c) {
@@ -80,7 +90,10 @@ char32_t to_lower_cp(char32_t c) {
     return (c % 2 == 0) ? c + 1 : c;
   }
   if (c == 0x178) return 0xFF;
-  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;
+  for (const auto& [upper, lower] : kGreekTonos) {
+    if (c == upper) return lower;
+  }
   if (c >= 0x410 && c <= 0x42F) return c + 32;
   if (c >= 0x400 && c <= 0x40F) return c + 80;
   return c;
@@ -92,25 +105,33 @@ char32_t to_upper_cp(char32_t c) {
   if (c >= 0xE0 && c <= 0xFE && c != 0xF7) return c - 32;
   if (c == 0xFF) return 0x178;
   if (c == 0xB5) return 0x39C;
+  if (c == 0x131) return 'I';
+  if (c == 0x17F) return 'S';
   if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 &&
       c != 0x178 && c != 0x17F) {
     const bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
     if (odd_upper) return (c % 2 == 0) ? c - 1 : c;
     return (c % 2 == 1) ? c - 1 : c;
   }
-  if (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) return c - 32;
+  if (c >= 0x3B1 && c <= 0x3CB && c != 0x3C2) return c - 32;
+  for (const auto& [upper, lower] : kGreekTonos) {
+    if (c == lower) return upper;
+  }
   if (c == 0x3C2) return 0x3A3;
   if (c >= 0x430 && c <= 0x44F) return c - 32;
   if (c >= 0x450 && c <= 0x45F) return c - 80;
   return c;
 }
 
-bool is_cased(char32_t c) { return to_lower_cp(c) != c || to_upper_cp(c) != c || c == 0xDF; }
+bool is_cased(char32_t c) {
+  return to_lower_cp(c) != c || to_upper_cp(c) != c || c == 0xDF || c == 0x138;
+}
 
-// Python uppercases "ß" to "SS"; every other mapping here is one code point.
-void append_upper(std::u32string& out, char32_t c) {
+// Python uppercases "ß" to "SS" and title-cases it to "Ss"; every other mapping here is one code
+// point.
+void append_upper(std::u32string& out, char32_t c, bool title = false) {
   if (c == 0xDF) {
-    out += U"SS";
+    out += title ? U"Ss" : U"SS";
   } else {
     out += to_upper_cp(c);
   }
@@ -125,8 +146,8 @@ std::string map_code_points(std::string_view s, Fn&& fn) {
 }
 
 bool is_line_break(char32_t c) {
-  return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D ||
-         c == 0x1E || c == 0x85 || c == 0x2028 || c == 0x2029;
+  return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E ||
+         c == 0x85 || c == 0x2028 || c == 0x2029;
 }
 
 }  // namespace
@@ -184,8 +205,8 @@ std::vector<std::string> characters(std::string_view utf8) {
 
 bool is_space(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000;
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
 bool is_alpha(char32_t c) {
@@ -230,8 +251,9 @@ std::vector<std::string> split(std::string_view s, const std::optional<std::stri
       return parts;
     }
     size_t end = s.size();
-    for (size_t hit; (maxsplit < 0 || splits < static_cast<size_t>(maxsplit)) && end >= sep->size() &&
-                     (hit = s.rfind(*sep, end - sep->size())) != std::string_view::npos;
+    for (size_t hit;
+         (maxsplit < 0 || splits < static_cast<size_t>(maxsplit)) && end >= sep->size() &&
+         (hit = s.rfind(*sep, end - sep->size())) != std::string_view::npos;
          ++splits) {
       parts.emplace_back(s.substr(hit + sep->size(), end - hit - sep->size()));
       end = hit;
@@ -299,8 +321,8 @@ std::string replace(std::string_view s, std::string_view old_text, std::string_v
     return out;
   }
   size_t start = 0;
-  for (size_t hit; (count < 0 || done < count) &&
-                   (hit = s.find(old_text, start)) != std::string_view::npos;
+  for (size_t hit;
+       (count < 0 || done < count) && (hit = s.find(old_text, start)) != std::string_view::npos;
        ++done) {
     out.append(s.substr(start, hit - start));
     out.append(new_text);
@@ -327,7 +349,7 @@ std::string title(std::string_view s) {
     if (previous_cased) {
       out += to_lower_cp(in[i]);
     } else {
-      append_upper(out, in[i]);
+      append_upper(out, in[i], true);
     }
     previous_cased = is_cased(in[i]);
   });
@@ -336,7 +358,7 @@ std::string title(std::string_view s) {
 std::string capitalize(std::string_view s) {
   return map_code_points(s, [](std::u32string& out, const std::u32string& in, size_t i) {
     if (i == 0) {
-      append_upper(out, in[i]);
+      append_upper(out, in[i], true);
     } else {
       out += to_lower_cp(in[i]);
     }
@@ -355,7 +377,7 @@ bool is_lower(std::string_view s) {
 bool is_upper(std::string_view s) {
   bool any_cased = false;
   for (char32_t c : decode(s)) {
-    if (to_upper_cp(c) != c || c == 0xDF) return false;
+    if (to_upper_cp(c) != c || c == 0xDF || c == 0x138) return false;
     any_cased = any_cased || is_cased(c);
   }
   return any_cased;
@@ -369,7 +391,7 @@ bool is_upper(std::string_view s) {
 
 namespace {
 
-constexpr size_t kMaxNesting = 512;         // deeper values are refused (stack safety)
+constexpr size_t kMaxNesting = 512;          // deeper values are refused (stack safety)
 constexpr size_t kMaxRepeatBytes = 1 << 28;  // `'x' * n` and `[x] * n` beyond this fail
 
 size_t nesting(const Value& v);
@@ -391,18 +413,19 @@ size_t nesting(const Value& v) {
   return 0;
 }
 
+}  // namespace
+
 bool hashable(const Value& v) {
-  if (v.is<std::shared_ptr<const Dict>>()) return false;
+  if (v.dict()) return false;
   if (const auto* seq = v.sequence()) {
     if (seq->kind == SequenceKind::kTuple) {
-      return std::all_of(seq->items.begin(), seq->items.end(), hashable);
+      return std::all_of(seq->items.begin(), seq->items.end(),
+                         [](const Value& item) { return hashable(item); });
     }
     return seq->kind == SequenceKind::kRange || seq->kind == SequenceKind::kIterator;
   }
   return true;
 }
-
-}  // namespace
 
 Value Value::list(std::vector<Value> items) {
   return Value(make_sequence(SequenceKind::kList, std::move(items)));
@@ -453,7 +476,8 @@ const Function* Value::function() const {
 
 const Value* Dict::find(const Value& key) const {
   if (const auto* s = key.get_if<std::string>()) return find(std::string_view(*s));
-  if (!hashable(key)) throw EvalError(fmt::format("TypeError: unhashable type: '{}'", type_name(key)));
+  if (!hashable(key))
+    throw EvalError(fmt::format("TypeError: unhashable type: '{}'", type_name(key)));
   for (const auto& [k, v] : entries_) {
     if (equal(k, key)) return &v;
   }
@@ -468,7 +492,8 @@ const Value* Dict::find(std::string_view key) const {
 }
 
 void Dict::set(Value key, Value value) {
-  if (!hashable(key)) throw EvalError(fmt::format("TypeError: unhashable type: '{}'", type_name(key)));
+  if (!hashable(key))
+    throw EvalError(fmt::format("TypeError: unhashable type: '{}'", type_name(key)));
   depth_ = std::max(depth_, nesting(value) + 1);
   for (auto& [k, v] : entries_) {
     if (equal(k, key)) {
@@ -480,8 +505,8 @@ void Dict::set(Value key, Value value) {
 }
 
 Value make_function(std::string type_name, std::string repr, Function::Body body) {
-  return Value(std::make_shared<const Function>(std::move(type_name), std::move(repr),
-                                                std::move(body)));
+  return Value(
+      std::make_shared<const Function>(std::move(type_name), std::move(repr), std::move(body)));
 }
 
 std::optional<Value> Args::next(std::string_view name) {
@@ -489,8 +514,8 @@ std::optional<Value> Args::next(std::string_view name) {
   for (size_t i = 0; i < call_.keywords.size(); ++i) {
     if (call_.keywords[i].first != name) continue;
     if (next_positional_ < call_.positional.size()) {
-      throw EvalError(fmt::format("TypeError: {}() got multiple values for argument '{}'",
-                                  callee_, name));
+      throw EvalError(
+          fmt::format("TypeError: {}() got multiple values for argument '{}'", callee_, name));
     }
     used_keywords_[i] = true;
     return call_.keywords[i].second;
@@ -507,8 +532,7 @@ Value Args::next_or(std::string_view name, Value fallback) {
 Value Args::required(std::string_view name) {
   auto v = next(name);
   if (!v) {
-    throw EvalError(
-        fmt::format("TypeError: {}() missing required argument '{}'", callee_, name));
+    throw EvalError(fmt::format("TypeError: {}() missing required argument '{}'", callee_, name));
   }
   return std::move(*v);
 }
@@ -533,8 +557,9 @@ std::vector<std::pair<std::string, Value>> Args::rest_keywords() {
 
 void Args::finish() const {
   if (next_positional_ < call_.positional.size()) {
-    throw EvalError(fmt::format("TypeError: {}() takes at most {} positional argument(s) ({} given)",
-                                callee_, next_positional_, call_.positional.size()));
+    throw EvalError(
+        fmt::format("TypeError: {}() takes at most {} positional argument(s) ({} given)", callee_,
+                    next_positional_, call_.positional.size()));
   }
   for (size_t i = 0; i < call_.keywords.size(); ++i) {
     if (i >= used_keywords_.size() || !used_keywords_[i]) {
@@ -557,10 +582,9 @@ bool printable(char32_t c) {
   if (c <= 0xA0 || c == 0xAD) return false;
   if (c >= 0xD800 && c <= 0xDFFF) return false;  // surrogates (and escaped raw bytes)
   if (c >= 0xE000 && c <= 0xF8FF) return false;  // private use
-  if (c == 0x1680 || c == 0x180E || (c >= 0x2000 && c <= 0x200F) ||
-      (c >= 0x2028 && c <= 0x202F) || (c >= 0x205F && c <= 0x206F) || c == 0x3000 ||
-      c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB) || (c >= 0x600 && c <= 0x605) ||
-      c == 0x61C || c == 0x6DD || c == 0x70F) {
+  if (c == 0x1680 || c == 0x180E || (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
+      (c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB) ||
+      (c >= 0x600 && c <= 0x605) || c == 0x61C || c == 0x6DD || c == 0x70F) {
     return false;
   }
   return c < 0xF0000;
@@ -609,9 +633,9 @@ std::string join_reprs(const std::vector<Value>& items) {
 std::string sequence_repr(const Sequence& seq) {
   switch (seq.kind) {
     case SequenceKind::kList:
-      return "[" + join_reprs(seq.items) + "]";
+      return fmt::format("[{}]", join_reprs(seq.items));
     case SequenceKind::kTuple:
-      return "(" + join_reprs(seq.items) + (seq.items.size() == 1 ? ",)" : ")");
+      return fmt::format("({}{})", join_reprs(seq.items), seq.items.size() == 1 ? "," : "");
     case SequenceKind::kRange:
       if (seq.range_step == 1) return fmt::format("range({}, {})", seq.range_start, seq.range_stop);
       return fmt::format("range({}, {}, {})", seq.range_start, seq.range_stop, seq.range_step);
@@ -620,7 +644,7 @@ std::string sequence_repr(const Sequence& seq) {
     case SequenceKind::kIterator:
       break;
   }
-  return "<" + seq.type_name + " object>";
+  return fmt::format("<{} object>", seq.type_name);
 }
 
 std::string dict_repr(const Dict& d) {
@@ -643,8 +667,8 @@ std::string float_repr(double d) {
   // Shortest round-trip digits, laid out as Python's repr does: fixed notation for decimal
   // exponents in [-4, 16), scientific otherwise.
   std::array<char, 64> buf{};
-  const auto result = std::to_chars(buf.data(), buf.data() + buf.size(), d,
-                                    std::chars_format::scientific);
+  const auto result =
+      std::to_chars(buf.data(), buf.data() + buf.size(), d, std::chars_format::scientific);
   std::string_view sci(buf.data(), static_cast<size_t>(result.ptr - buf.data()));
   std::string out;
   if (sci.front() == '-') {
@@ -665,7 +689,10 @@ std::string float_repr(double d) {
            digits.substr(static_cast<size_t>(decpt));
   }
   out += digits[0];
-  if (n > 1) out += "." + digits.substr(1);
+  if (n > 1) {
+    out += '.';
+    out += digits.substr(1);
+  }
   return out + fmt::format("e{}{:02d}", exponent < 0 ? '-' : '+', std::abs(exponent));
 }
 
@@ -720,10 +747,14 @@ std::string type_name(const Value& v) {
           return "str";
         } else if constexpr (std::is_same_v<T, std::shared_ptr<const Sequence>>) {
           switch (x->kind) {
-            case SequenceKind::kList: return "list";
-            case SequenceKind::kTuple: return "tuple";
-            case SequenceKind::kRange: return "range";
-            default: return x->type_name;
+            case SequenceKind::kList:
+              return "list";
+            case SequenceKind::kTuple:
+              return "tuple";
+            case SequenceKind::kRange:
+              return "range";
+            default:
+              return x->type_name;
           }
         } else if constexpr (std::is_same_v<T, std::shared_ptr<const Dict>>) {
           return "dict";
@@ -767,20 +798,28 @@ std::optional<int> numeric_order(const Value& a, const Value& b) {
 
 bool apply_order(CompareOp op, int order) {
   switch (op) {
-    case CompareOp::kLess: return order < 0;
-    case CompareOp::kLessEqual: return order <= 0;
-    case CompareOp::kGreater: return order > 0;
-    case CompareOp::kGreaterEqual: return order >= 0;
+    case CompareOp::kLess:
+      return order < 0;
+    case CompareOp::kLessEqual:
+      return order <= 0;
+    case CompareOp::kGreater:
+      return order > 0;
+    case CompareOp::kGreaterEqual:
+      return order >= 0;
   }
   return false;
 }
 
 std::string_view op_symbol(CompareOp op) {
   switch (op) {
-    case CompareOp::kLess: return "<";
-    case CompareOp::kLessEqual: return "<=";
-    case CompareOp::kGreater: return ">";
-    case CompareOp::kGreaterEqual: return ">=";
+    case CompareOp::kLess:
+      return "<";
+    case CompareOp::kLessEqual:
+      return "<=";
+    case CompareOp::kGreater:
+      return ">";
+    case CompareOp::kGreaterEqual:
+      return ">=";
   }
   return "?";
 }
@@ -875,8 +914,8 @@ bool contains(const Value& container, const Value& item) {
     const auto items = iterate(container);
     return std::any_of(items.begin(), items.end(), [&](const Value& v) { return equal(v, item); });
   }
-  throw EvalError(fmt::format("TypeError: argument of type '{}' is not iterable",
-                              type_name(container)));
+  throw EvalError(
+      fmt::format("TypeError: argument of type '{}' is not iterable", type_name(container)));
 }
 
 int64_t length(const Value& v) {
@@ -918,13 +957,20 @@ namespace {
 
 std::string_view binary_symbol(BinaryOp op) {
   switch (op) {
-    case BinaryOp::kAdd: return "+";
-    case BinaryOp::kSub: return "-";
-    case BinaryOp::kMul: return "*";
-    case BinaryOp::kDiv: return "/";
-    case BinaryOp::kFloorDiv: return "//";
-    case BinaryOp::kMod: return "%";
-    case BinaryOp::kPow: return "** or pow()";
+    case BinaryOp::kAdd:
+      return "+";
+    case BinaryOp::kSub:
+      return "-";
+    case BinaryOp::kMul:
+      return "*";
+    case BinaryOp::kDiv:
+      return "/";
+    case BinaryOp::kFloorDiv:
+      return "//";
+    case BinaryOp::kMod:
+      return "%";
+    case BinaryOp::kPow:
+      return "** or pow()";
   }
   return "?";
 }
@@ -940,7 +986,8 @@ int64_t int_pow(int64_t base, int64_t exponent) {
 }
 
 double float_pow(double x, double y) {
-  if (x == 0 && y < 0) throw EvalError("ZeroDivisionError: 0.0 cannot be raised to a negative power");
+  if (x == 0 && y < 0)
+    throw EvalError("ZeroDivisionError: 0.0 cannot be raised to a negative power");
   if (x < 0 && std::isfinite(y) && y != std::floor(y)) {
     throw EvalError("ValueError: complex results are not supported");
   }
@@ -991,8 +1038,9 @@ Value int_binary(BinaryOp op, int64_t x, int64_t y) {
     case BinaryOp::kFloorDiv:
     case BinaryOp::kMod: {
       if (y == 0) {
-        throw EvalError(op == BinaryOp::kMod ? "ZeroDivisionError: integer modulo by zero"
-                                             : "ZeroDivisionError: integer division or modulo by zero");
+        throw EvalError(op == BinaryOp::kMod
+                            ? "ZeroDivisionError: integer modulo by zero"
+                            : "ZeroDivisionError: integer division or modulo by zero");
       }
       if (x == std::numeric_limits<int64_t>::min() && y == -1) {
         if (op == BinaryOp::kMod) return int64_t{0};
@@ -1015,9 +1063,12 @@ Value int_binary(BinaryOp op, int64_t x, int64_t y) {
 
 Value float_binary(BinaryOp op, double x, double y) {
   switch (op) {
-    case BinaryOp::kAdd: return x + y;
-    case BinaryOp::kSub: return x - y;
-    case BinaryOp::kMul: return x * y;
+    case BinaryOp::kAdd:
+      return x + y;
+    case BinaryOp::kSub:
+      return x - y;
+    case BinaryOp::kMul:
+      return x * y;
     case BinaryOp::kDiv:
       if (y == 0) throw EvalError("ZeroDivisionError: float division by zero");
       return x / y;
@@ -1027,7 +1078,8 @@ Value float_binary(BinaryOp op, double x, double y) {
     case BinaryOp::kMod:
       if (y == 0) throw EvalError("ZeroDivisionError: float modulo");
       return float_divmod(x, y).second;
-    case BinaryOp::kPow: return float_pow(x, y);
+    case BinaryOp::kPow:
+      return float_pow(x, y);
   }
   return 0.0;
 }
@@ -1061,7 +1113,8 @@ std::optional<Value> repeat(const Value& seq, const Value& count) {
     return out;
   }
   const auto* x = seq.sequence();
-  if (!x || (x->kind != SequenceKind::kList && x->kind != SequenceKind::kTuple)) return std::nullopt;
+  if (!x || (x->kind != SequenceKind::kList && x->kind != SequenceKind::kTuple))
+    return std::nullopt;
   if (!x->items.empty() && static_cast<uint64_t>(n) > kMaxRepeatBytes / 64 / x->items.size()) {
     throw EvalError("MemoryError: repetition result too large");
   }
@@ -1074,6 +1127,8 @@ std::optional<Value> repeat(const Value& seq, const Value& count) {
 
 Value binary(BinaryOp op, const Value& a, const Value& b) {
   if (a.is_undefined()) fail_undefined(a);
+  // str % x is str's own operation: an undefined x is just an argument (printed as "").
+  if (op == BinaryOp::kMod && a.is_string()) return percent_format(a.as_string(), b);
   if (b.is_undefined()) fail_undefined(b);
   if (a.is_number() && b.is_number()) {
     if (a.is_integer() && b.is_integer()) return int_binary(op, a.as_integer(), b.as_integer());
@@ -1088,7 +1143,6 @@ Value binary(BinaryOp op, const Value& a, const Value& b) {
                                   type_name(a.is_number() ? a : b)));
     }
   }
-  if (op == BinaryOp::kMod && a.is_string()) return percent_format(a.as_string(), b);
   throw EvalError(fmt::format("TypeError: unsupported operand type(s) for {}: '{}' and '{}'",
                               binary_symbol(op), type_name(a), type_name(b)));
 }
@@ -1134,8 +1188,8 @@ std::string pad(std::string body, const FormatSpec& spec) {
 // Numbers go through the C printf Python's own %-formatting mirrors.
 template <class T>
 std::string c_format(const FormatSpec& spec, const char* length_modifier, T value) {
-  std::string format = "%" + spec.flags + spec.width;
-  if (spec.precision) format += "." + std::to_string(*spec.precision);
+  std::string format = fmt::format("%{}{}", spec.flags, spec.width);
+  if (spec.precision) format += fmt::format(".{}", *spec.precision);
   format += length_modifier;
   format += spec.conversion;
   const int n = std::snprintf(nullptr, 0, format.c_str(), value);
@@ -1176,6 +1230,16 @@ std::string format_one(const FormatSpec& spec, const Value& value) {
       if (c.conversion == 'i' || c.conversion == 'u') c.conversion = 'd';
       return c_format(c, "ll", n);
     }
+    case 'c': {
+      if (value.is_string() && text::length(value.as_string()) == 1)
+        return pad(value.as_string(), spec);
+      if (!value.is_integer() || value.as_integer() < 0 || value.as_integer() > 0x10FFFF) {
+        throw EvalError("TypeError: %c requires an int or a unicode character");
+      }
+      std::string ch;
+      text::append_utf8(ch, static_cast<char32_t>(value.as_integer()));
+      return pad(std::move(ch), spec);
+    }
     case 'f':
     case 'F':
     case 'e':
@@ -1198,6 +1262,12 @@ std::string percent_format(const std::string& format, const Value& args) {
   const Sequence* tuple = args.sequence();
   if (tuple && tuple->kind != SequenceKind::kTuple) tuple = nullptr;
   const Dict* mapping = args.dict();
+  // Python treats any argument with __getitem__ (but a tuple or str) like a mapping: it is used as
+  // the single value of %s and never "not converted".
+  const Sequence* seq = args.sequence();
+  const bool mapping_like =
+      mapping || args.is_undefined() ||
+      (seq && (seq->kind == SequenceKind::kList || seq->kind == SequenceKind::kRange));
   const std::vector<Value> single = {args};
   const std::vector<Value>& positional = tuple ? tuple->items : single;
   size_t next = 0;
@@ -1220,7 +1290,8 @@ std::string percent_format(const std::string& format, const Value& args) {
       i = close + 1;
     }
     FormatSpec spec;
-    for (; i < format.size() && std::string_view("-+ #0").find(format[i]) != std::string::npos; ++i) {
+    for (; i < format.size() && std::string_view("-+ #0").find(format[i]) != std::string::npos;
+         ++i) {
       spec.flags += format[i];
     }
     for (; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i) {
@@ -1250,7 +1321,7 @@ std::string percent_format(const std::string& format, const Value& args) {
     }
     out += format_one(spec, *value);
   }
-  if (!mapping && next < positional.size()) {
+  if (!mapping_like && next < positional.size()) {
     throw EvalError("TypeError: not all arguments converted during string formatting");
   }
   return out;
@@ -1267,8 +1338,8 @@ using Method = Value (*)(const Value& self, Args& args);
 std::optional<std::string> optional_string(const std::optional<Value>& v, std::string_view method) {
   if (!v || v->is_none()) return std::nullopt;
   if (!v->is_string()) {
-    throw EvalError(fmt::format("TypeError: {}() argument must be str or None, not {}", method,
-                                type_name(*v)));
+    throw EvalError(
+        fmt::format("TypeError: {}() argument must be str or None, not {}", method, type_name(*v)));
   }
   return v->as_string();
 }
@@ -1283,8 +1354,8 @@ std::string string_arg(const Value& v, std::string_view method) {
 
 int64_t integer_arg(const Value& v) {
   if (!v.is_integer()) {
-    throw EvalError(fmt::format("TypeError: '{}' object cannot be interpreted as an integer",
-                                type_name(v)));
+    throw EvalError(
+        fmt::format("TypeError: '{}' object cannot be interpreted as an integer", type_name(v)));
   }
   return v.as_integer();
 }
@@ -1328,8 +1399,8 @@ Value affix_method(const Value& self, Args& a, bool prefix) {
                                   name, type_name(v)));
     }
     const std::string& t = v.as_string();
-    return t.size() <= s.size() &&
-           (prefix ? s.compare(0, t.size(), t) == 0 : s.compare(s.size() - t.size(), t.size(), t) == 0);
+    return t.size() <= s.size() && (prefix ? s.compare(0, t.size(), t) == 0
+                                           : s.compare(s.size() - t.size(), t.size(), t) == 0);
   };
   if (const auto* seq = affix.sequence(); seq && seq->kind == SequenceKind::kTuple) {
     return std::any_of(seq->items.begin(), seq->items.end(), matches);
@@ -1486,21 +1557,21 @@ const MethodTable& str_methods() {
        {"islower", str_islower},
        {"isupper", str_isupper}},
       {},
-      {"casefold", "center", "encode", "expandtabs", "format", "format_map", "isascii",
-       "isdecimal", "isidentifier", "isnumeric", "isprintable", "istitle", "ljust", "maketrans",
-       "partition", "rjust", "rpartition", "swapcase", "translate", "zfill"}};
+      {"casefold",    "center",     "encode",    "expandtabs",   "format",
+       "format_map",  "isascii",    "isdecimal", "isidentifier", "isnumeric",
+       "isprintable", "istitle",    "ljust",     "maketrans",    "partition",
+       "rjust",       "rpartition", "swapcase",  "translate",    "zfill"}};
   return table;
 }
 
 const MethodTable& dict_methods() {
-  static const MethodTable table{
-      {{"get", dict_get},
-       {"keys", dict_keys},
-       {"values", dict_values},
-       {"items", dict_items},
-       {"copy", same_value}},
-      {"clear", "pop", "popitem", "setdefault", "update"},
-      {"fromkeys"}};
+  static const MethodTable table{{{"get", dict_get},
+                                  {"keys", dict_keys},
+                                  {"values", dict_values},
+                                  {"items", dict_items},
+                                  {"copy", same_value}},
+                                 {"clear", "pop", "popitem", "setdefault", "update"},
+                                 {"fromkeys"}};
   return table;
 }
 
@@ -1560,8 +1631,8 @@ std::optional<Value> method(const Value& obj, std::string_view name) {
 }
 
 Value missing_attribute(const Value& obj, std::string_view name) {
-  return Value::undefined(fmt::format("{} has no attribute {}", string_repr(object_type_repr(obj)),
-                                      string_repr(name)));
+  return Value::undefined(
+      fmt::format("{} has no attribute {}", string_repr(object_type_repr(obj)), string_repr(name)));
 }
 
 Value missing_element(const Value& obj, const Value& key) {
@@ -1570,8 +1641,8 @@ Value missing_element(const Value& obj, const Value& key) {
 
 bool subscriptable_sequence(const Value& obj) {
   const auto* seq = obj.sequence();
-  return obj.is_string() || (seq && seq->kind != SequenceKind::kView &&
-                             seq->kind != SequenceKind::kIterator);
+  return obj.is_string() ||
+         (seq && seq->kind != SequenceKind::kView && seq->kind != SequenceKind::kIterator);
 }
 
 }  // namespace
@@ -1617,8 +1688,7 @@ Value slice(const Value& obj, std::optional<int64_t> start, std::optional<int64_
   if (obj.is_undefined()) fail_undefined(obj);
   if (obj.dict()) throw EvalError("TypeError: unhashable type: 'slice'");
   if (!subscriptable_sequence(obj)) {
-    throw EvalError(
-        fmt::format("TypeError: '{}' object is not subscriptable", type_name(obj)));
+    throw EvalError(fmt::format("TypeError: '{}' object is not subscriptable", type_name(obj)));
   }
   const int64_t s = step.value_or(1);
   if (s == 0) throw EvalError("ValueError: slice step cannot be zero");
@@ -1668,9 +1738,12 @@ namespace {
 Value from_json_at(const nlohmann::ordered_json& json, size_t depth) {
   if (depth > kMaxNesting) throw std::invalid_argument("JSON nested deeper than 512 levels");
   switch (json.type()) {
-    case nlohmann::ordered_json::value_t::null: return None{};
-    case nlohmann::ordered_json::value_t::boolean: return json.get<bool>();
-    case nlohmann::ordered_json::value_t::number_integer: return json.get<int64_t>();
+    case nlohmann::ordered_json::value_t::null:
+      return None{};
+    case nlohmann::ordered_json::value_t::boolean:
+      return json.get<bool>();
+    case nlohmann::ordered_json::value_t::number_integer:
+      return json.get<int64_t>();
     case nlohmann::ordered_json::value_t::number_unsigned: {
       const auto u = json.get<uint64_t>();
       if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -1678,8 +1751,10 @@ Value from_json_at(const nlohmann::ordered_json& json, size_t depth) {
       }
       return static_cast<double>(u);
     }
-    case nlohmann::ordered_json::value_t::number_float: return json.get<double>();
-    case nlohmann::ordered_json::value_t::string: return json.get<std::string>();
+    case nlohmann::ordered_json::value_t::number_float:
+      return json.get<double>();
+    case nlohmann::ordered_json::value_t::string:
+      return json.get<std::string>();
     case nlohmann::ordered_json::value_t::array: {
       std::vector<Value> items;
       items.reserve(json.size());
@@ -1691,7 +1766,8 @@ Value from_json_at(const nlohmann::ordered_json& json, size_t depth) {
       for (const auto& [k, v] : json.items()) d.set(Value(k), from_json_at(v, depth + 1));
       return Value::dict(std::move(d));
     }
-    default: throw std::invalid_argument("binary JSON values are not supported");
+    default:
+      throw std::invalid_argument("binary JSON values are not supported");
   }
 }
 
@@ -1699,13 +1775,27 @@ void append_json_string(std::string& out, std::string_view s, bool ensure_ascii)
   out += '"';
   for (char32_t c : text::decode(s)) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20 || (ensure_ascii && c >= 0x7F)) {
           if (c >= 0x10000) {
@@ -1741,8 +1831,8 @@ std::string json_key(const Value& k) {
   if (const auto* i = k.get_if<int64_t>()) return std::to_string(*i);
   if (const auto* d = k.get_if<double>()) return json_float(*d);
   if (k.is_none()) return "null";
-  throw EvalError(fmt::format("TypeError: keys must be str, int, float, bool or None, not {}",
-                              type_name(k)));
+  throw EvalError(
+      fmt::format("TypeError: keys must be str, int, float, bool or None, not {}", type_name(k)));
 }
 
 class JsonWriter {

@@ -198,7 +198,6 @@ class Args {
   std::vector<std::pair<std::string, Value>> rest_keywords();
   /// Throws a TypeError naming the first argument no parameter took.
   void finish() const;
-  const std::string& callee() const { return callee_; }
 
  private:
   std::string callee_;
@@ -228,6 +227,8 @@ std::string object_type_repr(const Value& v);
 
 /// Python's a == b.
 bool equal(const Value& a, const Value& b);
+/// Whether Python could hash it (lists, dicts and tuples holding them cannot be dict keys).
+bool hashable(const Value& v);
 enum class CompareOp { kLess, kLessEqual, kGreater, kGreaterEqual };
 /// Python's ordering comparisons; unorderable operands raise TypeError.
 bool compare(CompareOp op, const Value& a, const Value& b);

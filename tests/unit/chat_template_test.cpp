@@ -77,8 +77,9 @@ TEST_CASE("the hub's E2B and E4B checkpoints carry the tiny model's template",
   CHECK(gemma::load_model_files(hub_dir("gemma-3n-E4B-it")).chat_template == tiny);
 }
 
-TEST_CASE("chat template receives the special tokens, tools and documents as transformers passes them",
-          "[unit][chat_template]") {
+TEST_CASE(
+    "chat template receives the special tokens, tools and documents as transformers passes them",
+    "[unit][chat_template]") {
   gemma::ModelFiles files = gemma::load_model_files(gemma::test::tiny_model_dir());
   files.chat_template =
       "{{ bos_token }}{{ eos_token }}{{ pad_token }}{{ unk_token }}{{ image_token }}{{ boi_token }}"
@@ -90,7 +91,8 @@ TEST_CASE("chat template receives the special tokens, tools and documents as tra
         "<start_of_audio><end_of_audio>|TrueTrueFalse|1");
   files.chat_template = "{{ tools|tojson }}|{{ bos_token }}|{{ enable_thinking }}";
   CHECK(render(files, messages, true,
-               Json::parse(R"({"tools": [{"name": "f"}], "bos_token": "B", "enable_thinking": false})")) ==
+               Json::parse(
+                   R"({"tools": [{"name": "f"}], "bos_token": "B", "enable_thinking": false})")) ==
         R"([{"name": "f"}]|B|False)");
   CHECK_THROWS_AS(render(files, messages, true, Json{{"messages", Json::array()}}),
                   gemma::InvalidArgumentError);
@@ -115,8 +117,8 @@ TEST_CASE("conversations are normalised as transformers does", "[unit][chat_temp
   SECTION("reasoning is aliased under thinking and reasoning_content") {
     const Json out = gemma::normalize_messages(
         Json::parse(R"([{"role": "assistant", "reasoning": "r", "content": "c"}])"), "m");
-    CHECK(out[0].dump() ==
-          R"({"thinking":"r","role":"assistant","reasoning":"r","content":"c","reasoning_content":"r"})");
+    CHECK(out[0].dump() == R"({"thinking":"r","role":"assistant","reasoning":"r","content":"c",)"
+                           R"("reasoning_content":"r"})");
   }
   SECTION("malformed conversations name the message") {
     CHECK_THROWS_WITH(gemma::normalize_messages(Json::object(), "conv.json"),
@@ -134,14 +136,17 @@ TEST_CASE("ChatTemplate loads a model directory's template once and renders JSON
   const auto tmpl = gemma::ChatTemplate::load(gemma::test::tiny_model_dir());
   CHECK(tmpl.source() == gemma::load_model_files(gemma::test::tiny_model_dir()).chat_template);
   const std::string messages = R"([{"role": "user", "content": " Hi "}])";
-  CHECK(tmpl.render(messages) == "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
+  CHECK(tmpl.render(messages) ==
+        "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
   CHECK(tmpl.render(messages, false) == "<bos><start_of_turn>user\nHi<end_of_turn>\n");
   CHECK(gemma::render_chat_template(gemma::test::tiny_model_dir(), messages, false) ==
         tmpl.render(messages, false));
   CHECK_THROWS_WITH(tmpl.render("[{", true, "", "conv.json"),
                     StartsWith("[gemma.invalid_argument] conv.json: invalid JSON:"));
-  CHECK_THROWS_WITH(tmpl.render(R"([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])"),
-                    "[gemma.processor] Conversation roles must alternate "
-                    "user/assistant/user/assistant/...");
-  CHECK_THROWS_AS(gemma::ChatTemplate::load(gemma::test::data_dir() / "no-such-model"), gemma::Error);
+  CHECK_THROWS_WITH(
+      tmpl.render(R"([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])"),
+      "[gemma.processor] Conversation roles must alternate "
+      "user/assistant/user/assistant/...");
+  CHECK_THROWS_AS(gemma::ChatTemplate::load(gemma::test::data_dir() / "no-such-model"),
+                  gemma::Error);
 }

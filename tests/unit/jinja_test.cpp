@@ -14,10 +14,10 @@
 namespace {
 
 using Json = nlohmann::ordered_json;
-using gemma::jinja::Template;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
 using Catch::Matchers::Matches;
+using gemma::jinja::Template;
 
 Json load_cases() {
   std::ifstream in(gemma::test::data_dir() / "golden" / "jinja_cases.json", std::ios::binary);
@@ -107,10 +107,12 @@ TEST_CASE("jinja errors name the line and column", "[unit][jinja]") {
           "[gemma.processor] chat template line 2, column 10: filter 'wordwrap' is not supported");
   }
   SECTION("unsupported test") {
-    CHECK_THAT(error_of("{{ x is escaped }}"), EndsWith("column 9: test 'escaped' is not supported"));
+    CHECK_THAT(error_of("{{ x is escaped }}"),
+               EndsWith("column 9: test 'escaped' is not supported"));
   }
   SECTION("unsupported str method") {
-    CHECK_THAT(error_of("{{ '7'.zfill(3) }}"), EndsWith("column 4: str method 'zfill' is not supported"));
+    CHECK_THAT(error_of("{{ '7'.zfill(3) }}"),
+               EndsWith("column 4: str method 'zfill' is not supported"));
   }
   SECTION("unsupported global") {
     CHECK_THAT(error_of("{% set c = cycler('a') %}"), EndsWith("global 'cycler' is not supported"));
