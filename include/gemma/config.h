@@ -378,6 +378,7 @@ struct TokenizerConfig {
   std::string eos_token = "<eos>";
   std::string pad_token = "<pad>";
   std::string unk_token = "<unk>";
+  std::string mask_token = "<mask>";  ///< GemmaTokenizer's default
   /// Token id -> token, from added_tokens_decoder.
   std::map<int64_t, AddedToken> added_tokens;
   // Gemma 3n's named extra special tokens (top-level keys or extra_special_tokens entries).

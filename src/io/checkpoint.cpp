@@ -1,12 +1,11 @@
 #include "io/checkpoint.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "gemma/error.h"
+#include "util/files.h"
 
 namespace gemma::io {
 namespace {
@@ -15,20 +14,12 @@ namespace fs = std::filesystem;
 constexpr const char* kIndexName = "model.safetensors.index.json";
 constexpr const char* kSingleName = "model.safetensors";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("{}: cannot open", path.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // weight_map: tensor name -> shard file name (a bare file name inside the model directory).
 std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
   const auto source = index_path.string();
   nlohmann::json index;
   try {
-    index = nlohmann::json::parse(read_text(index_path));
+    index = nlohmann::json::parse(util::read_file(index_path));
   } catch (const nlohmann::json::parse_error& e) {
     throw WeightError(fmt::format("{}: not valid JSON ({})", source, e.what()));
   }
@@ -44,8 +35,10 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
     auto file = shard.get<std::string>();
     // A shard name is a file beside the index; anything else could read outside the model dir.
     if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..") {
-      throw WeightError(fmt::format("{}: weight_map['{}'] = '{}' is not a file name in the "
-                                    "model directory", source, name, file));
+      throw WeightError(
+          fmt::format("{}: weight_map['{}'] = '{}' is not a file name in the "
+                      "model directory",
+                      source, name, file));
     }
     map.emplace(name, std::move(file));
   }
@@ -64,8 +57,8 @@ Checkpoint Checkpoint::open(const fs::path& path) {
       ckpt.add_file(std::make_unique<SafetensorsFile>(SafetensorsFile::open(path / kSingleName)));
       return ckpt;
     } else {
-      throw IoError(fmt::format("{}: no {} or {} in this directory", path.string(), kSingleName,
-                                kIndexName));
+      throw IoError(
+          fmt::format("{}: no {} or {} in this directory", path.string(), kSingleName, kIndexName));
     }
   } else if (path.extension() == ".json") {
     index_path = path;
@@ -81,24 +74,26 @@ Checkpoint Checkpoint::open(const fs::path& path) {
   for (const auto& [shard, names] : by_shard) {
     const auto shard_path = dir / shard;
     if (!fs::exists(shard_path)) {
-      throw WeightError(fmt::format("{}: names shard '{}' (for '{}' and {} more), which does not "
-                                    "exist", index_path.string(), shard, names.front(),
-                                    names.size() - 1));
+      throw WeightError(
+          fmt::format("{}: names shard '{}' (for '{}' and {} more), which does not "
+                      "exist",
+                      index_path.string(), shard, names.front(), names.size() - 1));
     }
     auto file = std::make_unique<SafetensorsFile>(SafetensorsFile::open(shard_path));
     for (const auto& name : names) {
       if (!file->find(name)) {
-        throw WeightError(fmt::format("{}: says tensor '{}' is in '{}', but that shard has no "
-                                      "such tensor", index_path.string(), name, shard));
+        throw WeightError(
+            fmt::format("{}: says tensor '{}' is in '{}', but that shard has no "
+                        "such tensor",
+                        index_path.string(), name, shard));
       }
     }
     for (const auto& t : file->tensors()) {
       auto it = weight_map.find(t.name);
       if (it == weight_map.end() || it->second != shard) {
-        throw WeightError(fmt::format("{}: shard '{}' holds tensor '{}', which the index {}",
-                                      index_path.string(), shard, t.name,
-                                      it == weight_map.end() ? "omits"
-                                                             : "assigns to '" + it->second + "'"));
+        throw WeightError(fmt::format(
+            "{}: shard '{}' holds tensor '{}', which the index {}", index_path.string(), shard,
+            t.name, it == weight_map.end() ? "omits" : "assigns to '" + it->second + "'"));
       }
     }
     ckpt.add_file(std::move(file));

@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <initializer_list>
 #include <limits>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -18,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "gemma/error.h"
+#include "util/files.h"
 #include "io/json_fields.h"
 #include "io/vision_layout.h"
 
@@ -500,11 +497,12 @@ void read_named_tokens(const JsonObject& o, TokenizerConfig& c) {
 
 // The keys both tokenizer_config.json and special_tokens_map.json may carry.
 void read_special_tokens(const JsonObject& o, TokenizerConfig& c) {
-  constexpr std::array<std::pair<std::string_view, std::string TokenizerConfig::*>, 4> kBasic = {{
+  constexpr std::array<std::pair<std::string_view, std::string TokenizerConfig::*>, 5> kBasic = {{
       {"bos_token", &TokenizerConfig::bos_token},
       {"eos_token", &TokenizerConfig::eos_token},
       {"pad_token", &TokenizerConfig::pad_token},
       {"unk_token", &TokenizerConfig::unk_token},
+      {"mask_token", &TokenizerConfig::mask_token},
   }};
   for (const auto& [key, member] : kBasic) {
     if (o.contains(key)) c.*member = token_content(o.at(key));
@@ -577,29 +575,13 @@ TokenizerConfig read_tokenizer_config(const JsonObject& o) {
 // Files
 // ---------------------------------------------------------------------------------------------
 
-// The file's bytes, or nullopt if it does not exist. Anything else that stops the read is an
-// IoError naming the path.
-std::optional<std::string> read_optional_file(const fs::path& path) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (status.type() == fs::file_type::not_found) return std::nullopt;
-  if (ec) throw IoError(fmt::format("cannot stat {}: {}", path.string(), ec.message()));
-  if (fs::is_directory(status)) throw IoError(fmt::format("{} is a directory", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) throw IoError(fmt::format("cannot read {}", path.string()));
-  return std::move(content).str();
-}
-
 struct LoadedJson {
   std::string source;
   Json doc;
 };
 
 std::optional<LoadedJson> load_optional_json(const fs::path& path) {
-  auto text = read_optional_file(path);
+  auto text = util::read_optional_file(path);
   if (!text) return std::nullopt;
   LoadedJson loaded{path.string(), {}};
   loaded.doc = io::parse_json(*text, loaded.source);
@@ -634,7 +616,7 @@ auto load_processor_section(const fs::path& dir, std::string_view section, Read 
 }
 
 std::string load_chat_template(const fs::path& dir, const TokenizerConfig& tokenizer) {
-  if (auto jinja = read_optional_file(dir / "chat_template.jinja")) return std::move(*jinja);
+  if (auto jinja = util::read_optional_file(dir / "chat_template.jinja")) return std::move(*jinja);
   if (const auto legacy = load_optional_json(dir / "chat_template.json")) {
     const JsonObject root(legacy->doc, legacy->source, "");
     return root.get_string("chat_template", "");

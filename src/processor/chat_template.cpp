@@ -92,6 +92,7 @@ std::string apply_chat_template(const jinja::Template& tmpl, const Json& message
   add_token(context, "eos_token", tokens.eos_token);
   add_token(context, "unk_token", tokens.unk_token);
   add_token(context, "pad_token", tokens.pad_token);
+  add_token(context, "mask_token", tokens.mask_token);
   add_token(context, "audio_token", tokens.audio_token);
   add_token(context, "boa_token", tokens.boa_token);
   add_token(context, "boi_token", tokens.boi_token);

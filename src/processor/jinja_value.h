@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -13,8 +14,6 @@
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace gemma::jinja {
 
@@ -206,6 +205,9 @@ class Args {
   std::vector<bool> used_keywords_;
 };
 
+/// Values nested deeper than this are refused (stack safety).
+inline constexpr size_t kMaxNesting = 512;
+
 // ---------------------------------------------------------------------------------------------
 // Python semantics. Every function throws EvalError where Python would raise.
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +218,8 @@ bool truthy(const Value& v);
 std::string str(const Value& v);
 /// Python's repr(x).
 std::string repr(const Value& v);
+/// Python's repr(str): single quotes unless the text has ' and no ", escapes for the rest.
+std::string string_repr(std::string_view s);
 /// Python's repr of a float ("1.0", "0.1", "1e-05").
 std::string float_repr(double d);
 /// Python's type(x).__name__ ("int", "str", "NoneType", ...).

@@ -41,10 +41,6 @@ constexpr size_t kEos = 1;
 constexpr size_t kPad = 2;
 constexpr size_t kUnk = 3;
 
-// GemmaTokenizer's mask_token default, special like the named tokens (TokenizerConfig does not
-// carry the key; Gemma's configs spell the same token).
-constexpr std::string_view kGemmaMaskToken = "<mask>";
-
 constexpr std::string_view kMetaSpace = "\xE2\x96\x81";    // ▁
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
@@ -64,7 +60,7 @@ std::map<int64_t, AddedToken> converted_added_tokens(const TokenizerConfig& conf
                                                      const detail::SentencePieceModel& model) {
   std::set<std::string, std::less<>> named(config.additional_special_tokens.begin(),
                                            config.additional_special_tokens.end());
-  named.emplace(kGemmaMaskToken);
+  named.insert(config.mask_token);
   for (const NamedToken& token : kNamedTokens) {
     if (!(config.*token.member).empty()) named.insert(config.*token.member);
   }

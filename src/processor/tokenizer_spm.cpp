@@ -1,10 +1,6 @@
 #include "processor/tokenizer_spm.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -13,6 +9,7 @@
 #include <sentencepiece_processor.h>
 
 #include "gemma/error.h"
+#include "util/files.h"
 
 namespace gemma::detail {
 namespace {
@@ -150,24 +147,13 @@ ParsedModel parse_model(std::string_view file) {
   return parsed;
 }
 
-std::string read_file(const fs::path& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw IoError(fmt::format("{} is a directory", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) throw IoError(fmt::format("cannot read {}", path.string()));
-  return std::move(content).str();
-}
-
 }  // namespace
 
 SentencePieceModel::SentencePieceModel(const fs::path& path)
     : path_(path), processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
   ParsedModel parsed;
   try {
-    parsed = parse_model(read_file(path));
+    parsed = parse_model(util::read_file(path));
   } catch (const MalformedProto& e) {
     throw ProcessorError(fmt::format("{}: not a sentencepiece model: {}", path.string(), e.what()));
   }

@@ -1,19 +1,18 @@
 #include "gemma/config.h"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
 #include "gemma/error.h"
 #include "io/vision_layout.h"
 #include "support/paths.h"
+#include "util/files.h"
 
 namespace {
 
@@ -32,15 +31,7 @@ using gemma::MobileNetBlockKind;
 fs::path e2b_dir() { return gemma::test::data_dir() / "configs" / "gemma-3n-E2B-it"; }
 fs::path e4b_dir() { return gemma::test::data_dir() / "configs" / "gemma-3n-E4B-it"; }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-Json read_json(const fs::path& path) { return Json::parse(read_text(path)); }
+Json read_json(const fs::path& path) { return Json::parse(gemma::util::read_file(path)); }
 
 void write_json(const fs::path& path, const Json& doc) { std::ofstream(path) << doc.dump(2); }
 

@@ -1,21 +1,18 @@
 #include "io/safetensors.h"
 
 #include <catch2/catch.hpp>
-
 #include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
 #include "gemma/error.h"
 #include "support/paths.h"
+#include "util/files.h"
 
+using Catch::Contains;
 using gemma::io::Dtype;
 using gemma::io::MappedFile;
 using gemma::io::SafetensorsFile;
 using gemma::io::TensorToWrite;
-using Catch::Contains;
 
 namespace {
 
@@ -44,13 +41,6 @@ void require_weight_error(const std::string& bytes, const std::string& needle) {
     CHECK(e.code() == gemma::ErrorCode::kWeights);
     CHECK_THAT(e.what(), Contains("test.safetensors") && Contains(needle));
   }
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -105,22 +95,21 @@ TEST_CASE("malformed files give a WeightError naming the file and the problem",
     require_weight_error(file_bytes("[1,2]", 0), "must be a JSON object");
   }
   SECTION("unknown dtype") {
-    require_weight_error(
-        file_bytes(R"({"t":{"dtype":"F12","shape":[1],"data_offsets":[0,2]}})", 2),
-        "tensor 't': unknown dtype 'F12'");
+    require_weight_error(file_bytes(R"({"t":{"dtype":"F12","shape":[1],"data_offsets":[0,2]}})", 2),
+                         "tensor 't': unknown dtype 'F12'");
   }
   SECTION("dtype of the wrong type") {
-    require_weight_error(
-        file_bytes(R"({"t":{"dtype":7,"shape":[1],"data_offsets":[0,4]}})", 4),
-        "dtype must be a string");
+    require_weight_error(file_bytes(R"({"t":{"dtype":7,"shape":[1],"data_offsets":[0,4]}})", 4),
+                         "dtype must be a string");
   }
   SECTION("shape of the wrong type") {
     require_weight_error(file_bytes(R"({"t":{"dtype":"U8","shape":"3","data_offsets":[0,3]}})", 3),
                          "shape must be an array");
     require_weight_error(file_bytes(R"({"t":{"dtype":"U8","shape":[-3],"data_offsets":[0,3]}})", 3),
                          "shape must hold non-negative integers");
-    require_weight_error(file_bytes(R"({"t":{"dtype":"U8","shape":[1.5],"data_offsets":[0,3]}})", 3),
-                         "shape must hold non-negative integers");
+    require_weight_error(
+        file_bytes(R"({"t":{"dtype":"U8","shape":[1.5],"data_offsets":[0,3]}})", 3),
+        "shape must hold non-negative integers");
   }
   SECTION("offsets of the wrong type") {
     require_weight_error(file_bytes(R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[0]}})", 1),
@@ -144,25 +133,25 @@ TEST_CASE("malformed files give a WeightError naming the file and the problem",
                          "run past the data section");
   }
   SECTION("overlapping tensors") {
-    require_weight_error(
-        file_bytes(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
-                   R"("b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})", 6),
-        "tensor 'b': data_offsets [2, 6] overlap");
+    require_weight_error(file_bytes(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
+                                    R"("b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})",
+                                    6),
+                         "tensor 'b': data_offsets [2, 6] overlap");
   }
   SECTION("a gap between tensors") {
-    require_weight_error(
-        file_bytes(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},)"
-                   R"("b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}})", 6),
-        "leave a gap");
+    require_weight_error(file_bytes(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},)"
+                                    R"("b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}})",
+                                    6),
+                         "leave a gap");
   }
   SECTION("bytes after the last tensor") {
     require_weight_error(file_bytes(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 5),
                          "tensors cover 2 bytes but the data section has 5");
   }
   SECTION("byte length differs from numel x element size") {
-    require_weight_error(file_bytes(R"({"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}})",
-                                    20),
-                         "tensor 'a': 20 bytes stored but F32 × [2,3] needs 24");
+    require_weight_error(
+        file_bytes(R"({"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}})", 20),
+        "tensor 'a': 20 bytes stored but F32 × [2,3] needs 24");
   }
   SECTION("shape whose size overflows") {
     require_weight_error(
@@ -171,10 +160,10 @@ TEST_CASE("malformed files give a WeightError naming the file and the problem",
         "shape overflows");
   }
   SECTION("duplicate names") {
-    require_weight_error(
-        file_bytes(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
-                   R"("a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2),
-        "names tensor 'a' twice");
+    require_weight_error(file_bytes(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+                                    R"("a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
+                                    2),
+                         "names tensor 'a' twice");
   }
   SECTION("metadata that is not a map of strings") {
     require_weight_error(file_bytes(R"({"__metadata__":{"n":3}})", 0),
@@ -194,9 +183,7 @@ TEST_CASE("the writer round-trips through the reader", "[unit][safetensors]") {
   std::vector<std::int32_t> ints = {1, -2, 3, -4, 5, -6};
   std::vector<std::uint8_t> flags = {1, 0, 1};
   std::vector<double> doubles = {3.25};
-  auto as_bytes = [](const auto& v) {
-    return std::as_bytes(std::span(v.data(), v.size()));
-  };
+  auto as_bytes = [](const auto& v) { return std::as_bytes(std::span(v.data(), v.size())); };
   std::vector<TensorToWrite> tensors = {
       {"model.flags", Dtype::kBool, {3}, as_bytes(flags)},
       {"model.ints", Dtype::kI32, {2, 3}, as_bytes(ints)},
@@ -219,21 +206,21 @@ TEST_CASE("the writer rejects inconsistent input", "[unit][safetensors]") {
   auto dir = gemma::test::scratch_dir("safetensors-writer");
   std::vector<float> v = {1, 2, 3};
   auto bytes = std::as_bytes(std::span(v));
-  CHECK_THROWS_WITH(gemma::io::write_safetensors(dir / "bad.safetensors",
-                                                 {{"x", Dtype::kF32, {2, 2}, bytes}}),
-                    Contains("'x' has 12 bytes but F32 × [2,2] needs 16"));
-  CHECK_THROWS_WITH(gemma::io::write_safetensors(dir / "dup.safetensors",
-                                                 {{"x", Dtype::kF32, {3}, bytes},
-                                                  {"x", Dtype::kF32, {3}, bytes}}),
-                    Contains("'x' given twice"));
+  CHECK_THROWS_WITH(
+      gemma::io::write_safetensors(dir / "bad.safetensors", {{"x", Dtype::kF32, {2, 2}, bytes}}),
+      Contains("'x' has 12 bytes but F32 × [2,2] needs 16"));
+  CHECK_THROWS_WITH(
+      gemma::io::write_safetensors(dir / "dup.safetensors", {{"x", Dtype::kF32, {3}, bytes},
+                                                             {"x", Dtype::kF32, {3}, bytes}}),
+      Contains("'x' given twice"));
   CHECK_FALSE(std::filesystem::exists(dir / "bad.safetensors"));
 }
 
 TEST_CASE("files written by Python's safetensors parse, and rewriting them is byte-identical",
           "[unit][safetensors]") {
   const auto path = gemma::test::data_dir() / "safetensors" / "all_dtypes.safetensors";
-  const auto expected = nlohmann::json::parse(read_file(gemma::test::data_dir() / "safetensors" /
-                                                        "all_dtypes.json"))["tensors"];
+  const auto expected = nlohmann::json::parse(gemma::util::read_file(
+      gemma::test::data_dir() / "safetensors" / "all_dtypes.json"))["tensors"];
   auto file = SafetensorsFile::open(path);
 
   std::vector<TensorToWrite> again;
@@ -248,5 +235,5 @@ TEST_CASE("files written by Python's safetensors parse, and rewriting them is by
 
   auto dir = gemma::test::scratch_dir("safetensors-python");
   gemma::io::write_safetensors(dir / "again.safetensors", again, file.metadata());
-  CHECK(read_file(dir / "again.safetensors") == read_file(path));
+  CHECK(gemma::util::read_file(dir / "again.safetensors") == gemma::util::read_file(path));
 }

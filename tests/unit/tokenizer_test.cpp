@@ -1,20 +1,19 @@
 #include "gemma/tokenizer.h"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
 #include "gemma/config.h"
 #include "gemma/error.h"
 #include "processor/tokenizer_unicode.h"
 #include "support/paths.h"
+#include "util/files.h"
 
 namespace {
 
@@ -30,19 +29,11 @@ using gemma::Tokenizer;
     REQUIRE_THROWS_WITH(expr, Catch::Contains(fragment)); \
   } while (false)
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-Json read_json(const fs::path& path) { return Json::parse(read_text(path)); }
+Json read_json(const fs::path& path) { return Json::parse(gemma::util::read_file(path)); }
 
 const Json& golden() {
   static const Json doc = read_json(gemma::test::data_dir() / "golden" / "tokenizer.json");
@@ -275,7 +266,8 @@ TEST_CASE("tokenizer: unreadable model directories are errors naming the file",
           "[unit][tokenizer]") {
   const fs::path dir = gemma::test::scratch_dir("tokenizer-errors");
   const fs::path model = dir / "tokenizer.model";
-  const std::string good = read_text(gemma::test::tiny_model_dir() / "tokenizer.model");
+  const std::string good =
+      gemma::util::read_file(gemma::test::tiny_model_dir() / "tokenizer.model");
   SECTION("missing") {
     REQUIRE_ERROR(Tokenizer::from_pretrained(dir / "nope"), gemma::IoError, "tokenizer.model");
   }
