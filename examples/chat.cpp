@@ -17,13 +17,12 @@ int main(int argc, char** argv) {
     auto prompt = gemma::render_chat_template(dir, messages, /*add_generation_prompt=*/true);
     auto ids = at::tensor(tokenizer.encode(prompt), at::kLong).unsqueeze(0);
     auto model = gemma::Model::from_pretrained(dir, {.device = "cpu", .dtype = "float32"});
-    auto stream = tokenizer.stream_decoder(/*skip_special_tokens=*/true);
     auto result = model.generate(ids, at::ones_like(ids), {.max_new_tokens = 32, .seed = 1},
-                                 [&](const gemma::TokenEvent& e) {
-                                   std::cout << stream.push(e.token) << std::flush;
+                                 tokenizer, [](int64_t /*row*/, std::string_view text) {
+                                   std::cout << text << std::flush;
                                    return true;  // false ends this sequence
                                  });
-    std::cout << stream.flush() << "\n"
+    std::cout << "\n"
               << result.stats.new_tokens << " tokens, " << result.stats.decode_tokens_per_second()
               << " tokens/s\n";
   } catch (const gemma::Error& e) {

@@ -4,8 +4,10 @@
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "gemma/config.h"
 #include "gemma/export.h"
@@ -15,6 +17,10 @@
 namespace gemma {
 
 class Tokenizer;
+
+/// Receives each row's reply as UTF-8-complete text pieces (special tokens skipped), in order;
+/// returning false ends that row.
+using TextCallback = std::function<bool(int64_t row, std::string_view text)>;
 
 struct ModelOptions {
   std::string device = "cpu";  ///< "cpu", "cuda" or "cuda:N"
@@ -49,6 +55,14 @@ class GEMMA_API Model {
   GenerateResult generate(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                           const GenerationConfig& config, const TokenCallback& on_token = {},
                           const Tokenizer* tokenizer = nullptr) const;
+
+  /// generate() streaming text instead of token ids: `on_text` gets every piece of each row's
+  /// reply as soon as it is valid UTF-8, and once more at the end for bytes that never completed
+  /// one; a row's pieces concatenate to tokenizer.decode(tokens, skip_special_tokens=true). Stop
+  /// strings use `tokenizer` too.
+  GenerateResult generate(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                          const GenerationConfig& config, const Tokenizer& tokenizer,
+                          const TextCallback& on_text) const;
 
  private:
   struct Impl;

@@ -99,4 +99,24 @@ GenerateResult Model::generate(const at::Tensor& input_ids, const at::Tensor& at
                               callback);
 }
 
+GenerateResult Model::generate(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                               const GenerationConfig& config, const Tokenizer& tokenizer,
+                               const TextCallback& on_text) const {
+  std::vector<Tokenizer::StreamDecoder> streams;
+  for (int64_t row = 0; row < input_ids.size(0); ++row) {
+    streams.push_back(tokenizer.stream_decoder(/*skip_special_tokens=*/true));
+  }
+  TokenCallback on_token = [&](const TokenEvent& e) {
+    auto text = streams[e.row].push(e.token);
+    return text.empty() || on_text(e.row, text);
+  };
+  auto result = generate(input_ids, attention_mask, config, on_token, &tokenizer);
+  // Bytes held back at the end of a row (an unfinished UTF-8 sequence) come out as decode() shows
+  // them.
+  for (size_t row = 0; row < streams.size(); ++row) {
+    if (auto rest = streams[row].flush(); !rest.empty()) on_text(row, rest);
+  }
+  return result;
+}
+
 }  // namespace gemma

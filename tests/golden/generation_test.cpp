@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma/error.h"
+#include "gemma/model.h"
+#include "gemma/tokenizer.h"
 #include "generation/generate.h"
 #include "generation/logits_processors.h"
 #include "model/loader.h"
@@ -128,4 +130,41 @@ TEST_CASE("impossible generation settings are refused by name", "[unit][generati
   CHECK_THROWS_WITH(gemma::resolve_generation({.do_sample = true, .top_p = 1.5}, defaults, 5),
                     Catch::Contains("top_p"));
   CHECK_THROWS_WITH(gemma::resolve_generation({}, defaults, 25), Catch::Contains("max_new_tokens"));
+}
+
+TEST_CASE("the public Model streams UTF-8 text that adds up to the decoded reply",
+          "[golden][generation]") {
+  auto g = load_golden("model_c_batch.safetensors");
+  const auto dir = gemma::test::tiny_model_dir();
+  const auto model = gemma::Model::from_pretrained(dir);
+  const auto tokenizer = gemma::Tokenizer::from_pretrained(dir);
+  std::vector<std::string> texts(2);
+  auto result = model.generate(g["input_ids"], g["attention_mask"],
+                               {.max_new_tokens = 40, .do_sample = false}, tokenizer,
+                               [&](int64_t row, std::string_view piece) {
+                                 texts[row] += piece;
+                                 return true;
+                               });
+  check_rows(result, g["generated_ids"]);  // transformers' tokens, row 0 ending at its EOS
+  for (size_t row = 0; row < texts.size(); ++row) {
+    CHECK(texts[row] == tokenizer.decode(result.tokens[row], /*skip_special_tokens=*/true));
+  }
+}
+
+TEST_CASE("stop strings end a row once its text contains one", "[golden][generation]") {
+  auto g = load_golden("model_a_text.safetensors");
+  const auto dir = gemma::test::tiny_model_dir();
+  const auto model = gemma::Model::from_pretrained(dir);
+  const auto tokenizer = gemma::Tokenizer::from_pretrained(dir);
+  gemma::GenerationConfig config{.max_new_tokens = 40, .do_sample = false};
+  // The reply transformers produced, cut in the middle: generation must stop right there.
+  const auto& want = g["generated_ids"][0];
+  std::vector<int64_t> first(want.data_ptr<int64_t>(), want.data_ptr<int64_t>() + 10);
+  const auto prefix = tokenizer.decode(first);
+  config.stop_strings = {prefix.substr(prefix.size() - 3)};
+  auto result = model.generate(g["input_ids"], g["attention_mask"], config, {}, &tokenizer);
+  CHECK(result.tokens[0].size() <= 10);
+  CHECK(tokenizer.decode(result.tokens[0]).find(config.stop_strings[0]) != std::string::npos);
+  CHECK_THROWS_AS(model.generate(g["input_ids"], g["attention_mask"], config),
+                  gemma::InvalidArgumentError);
 }

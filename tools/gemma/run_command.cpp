@@ -76,18 +76,17 @@ int run(const RunOptions& o) {
   const auto model = Model::from_pretrained(o.model, {o.device, o.dtype});
   auto input = at::tensor(ids, at::kLong).unsqueeze(0);
 
-  auto stream = tokenizer.stream_decoder(/*skip_special_tokens=*/true);
-  TokenCallback print = [&](const TokenEvent& e) {
-    std::cout << stream.push(e.token) << std::flush;
-    return true;
-  };
-  auto result = model.generate(input, at::ones_like(input), generation_config(o),
-                               o.json ? TokenCallback{} : print, &tokenizer);
-  const auto& tokens = result.tokens.front();
   if (!o.json) {
-    std::cout << stream.flush() << "\n";
+    model.generate(input, at::ones_like(input), generation_config(o), tokenizer,
+                   [](int64_t, std::string_view text) {
+                     std::cout << text << std::flush;
+                     return true;
+                   });
+    std::cout << "\n";
     return 0;
   }
+  auto result = model.generate(input, at::ones_like(input), generation_config(o), {}, &tokenizer);
+  const auto& tokens = result.tokens.front();
   nlohmann::json out = {{"text", tokenizer.decode(tokens, /*skip_special_tokens=*/true)},
                         {"token_ids", tokens},
                         {"stats", stats_json(result.stats)}};
