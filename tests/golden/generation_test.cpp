@@ -15,14 +15,9 @@
 #include "support/paths.h"
 
 using gemma::test::load_golden;
+using gemma::test::tiny_model;
 
 namespace {
-
-gemma::model::LoadedModel& tiny_model() {
-  static auto loaded = gemma::model::load_model(gemma::test::tiny_model_dir(),
-                                                at::TensorOptions().dtype(at::kFloat));
-  return loaded;
-}
 
 // Processors only reorder or rescale float32 values: the results must agree to float32 rounding.
 void check_scores(const at::Tensor& ours, const at::Tensor& theirs) {

@@ -9,15 +9,10 @@
 #include "support/paths.h"
 
 using gemma::test::load_golden;
+using gemma::test::tiny_model;
 using gemma::test::max_abs_diff;
 
 namespace {
-
-gemma::model::LoadedModel& tiny_model() {
-  static auto loaded = gemma::model::load_model(gemma::test::tiny_model_dir(),
-                                                at::TensorOptions().dtype(at::kFloat));
-  return loaded;
-}
 
 // The acceptance bound of the text issue: max|Δ| ≤ 1e-4 × max|logit| at every compared position.
 void check_logits(const at::Tensor& ours, const at::Tensor& theirs, const std::string& what) {

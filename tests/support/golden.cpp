@@ -4,9 +4,15 @@
 
 #include "io/safetensors.h"
 #include "io/tensor.h"
+#include "model/loader.h"
 #include "support/paths.h"
 
 namespace gemma::test {
+
+model::LoadedModel& tiny_model() {
+  static auto loaded = model::load_model(tiny_model_dir(), at::TensorOptions().dtype(at::kFloat));
+  return loaded;
+}
 
 std::map<std::string, at::Tensor> load_golden(const std::string& file_name) {
   auto file = io::SafetensorsFile::open(data_dir() / "golden" / file_name);

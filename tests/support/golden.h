@@ -5,7 +5,14 @@
 #include <map>
 #include <string>
 
+namespace gemma::model {
+struct LoadedModel;
+}
+
 namespace gemma::test {
+
+// models/tiny-gemma3n in float32 on the CPU, loaded once per test binary.
+model::LoadedModel& tiny_model();
 
 // All tensors of a golden file, copied out of the mapping.
 std::map<std::string, at::Tensor> load_golden(const std::string& file_name);
