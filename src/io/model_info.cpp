@@ -86,9 +86,13 @@ std::string describe(const ModelInfo& info) {
   if (c.has_vision) {
     std::size_t blocks = 0;
     for (const auto& stage : c.vision.layout.stages) blocks += stage.size();
-    out += fmt::format("vision: {} ({} blocks in {} stages), hidden {}, {} tokens per image\n",
-                       c.vision.architecture, blocks, c.vision.layout.stages.size(),
-                       c.vision.hidden_size, c.vision_soft_tokens_per_image);
+    // A config may describe its own block layout (gemma_cpp_layout); say so rather than imply
+    // the architecture's built-in one.
+    const bool builtin = c.vision.layout == MobileNetLayout::mobilenetv5_300m();
+    out += fmt::format("vision: {}{} ({} blocks in {} stages), hidden {}, {} tokens per image\n",
+                       c.vision.architecture, builtin ? "" : ", custom layout", blocks,
+                       c.vision.layout.stages.size(), c.vision.hidden_size,
+                       c.vision_soft_tokens_per_image);
   }
   if (c.has_audio) {
     out += fmt::format("audio: {} conformer layers, hidden {}, {} tokens per clip\n",

@@ -24,7 +24,7 @@ TEST_CASE("inspect_model summarises the tiny model from headers alone", "[unit][
 
   auto text = gemma::describe(info);
   CHECK_THAT(text, Contains("text: 8 layers (6 sliding, 2 full; last 4 share KV)"));
-  CHECK_THAT(text, Contains("vision: mobilenetv5_300m_enc"));
+  CHECK_THAT(text, Contains("vision: mobilenetv5_300m_enc, custom layout (15 blocks in 4 stages)"));
   CHECK_THAT(text, Contains("(lm_head tied to embed_tokens)"));
 }
 
