@@ -1,5 +1,7 @@
 #include "gemma/config.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -11,12 +13,11 @@
 #include <system_error>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "gemma/error.h"
-#include "util/files.h"
 #include "io/json_fields.h"
+#include "io/special_tokens.h"
 #include "io/vision_layout.h"
+#include "util/files.h"
 
 namespace gemma {
 namespace {
@@ -474,39 +475,17 @@ std::map<int64_t, AddedToken> read_added_tokens(const JsonObject& decoder) {
   return tokens;
 }
 
-// The Gemma 3n multimodal tokens, stored by transformers both as top-level keys and inside
-// extra_special_tokens (4.5x) / model_specific_special_tokens (5.x).
-struct NamedToken {
-  std::string_view key;
-  std::string TokenizerConfig::*member;
-};
-constexpr std::array<NamedToken, 6> kNamedTokens = {{
-    {"image_token", &TokenizerConfig::image_token},
-    {"boi_token", &TokenizerConfig::boi_token},
-    {"eoi_token", &TokenizerConfig::eoi_token},
-    {"audio_token", &TokenizerConfig::audio_token},
-    {"boa_token", &TokenizerConfig::boa_token},
-    {"eoa_token", &TokenizerConfig::eoa_token},
-}};
-
-void read_named_tokens(const JsonObject& o, TokenizerConfig& c) {
-  for (const NamedToken& named : kNamedTokens) {
-    if (o.contains(named.key)) c.*named.member = token_content(o.at(named.key));
+// Every named token at the top level; the multimodal ones also inside the nested maps.
+void read_named_tokens(const JsonObject& o, TokenizerConfig& c, bool multimodal_only) {
+  for (const auto& field : io::kSpecialTokenFields) {
+    if (multimodal_only && !field.multimodal) continue;
+    if (o.contains(field.name)) c.*field.member = token_content(o.at(field.name));
   }
 }
 
 // The keys both tokenizer_config.json and special_tokens_map.json may carry.
 void read_special_tokens(const JsonObject& o, TokenizerConfig& c) {
-  constexpr std::array<std::pair<std::string_view, std::string TokenizerConfig::*>, 5> kBasic = {{
-      {"bos_token", &TokenizerConfig::bos_token},
-      {"eos_token", &TokenizerConfig::eos_token},
-      {"pad_token", &TokenizerConfig::pad_token},
-      {"unk_token", &TokenizerConfig::unk_token},
-      {"mask_token", &TokenizerConfig::mask_token},
-  }};
-  for (const auto& [key, member] : kBasic) {
-    if (o.contains(key)) c.*member = token_content(o.at(key));
-  }
+  read_named_tokens(o, c, /*multimodal_only=*/false);
   if (o.has("additional_special_tokens")) {
     c.additional_special_tokens = token_list(o.at("additional_special_tokens"));
   }
@@ -516,10 +495,12 @@ void read_special_tokens(const JsonObject& o, TokenizerConfig& c) {
     if (value.raw().is_array()) {
       c.additional_special_tokens = token_list(value);
     } else {
-      read_named_tokens(JsonObject(value.raw(), o.source(), value.path()), c);
+      read_named_tokens(JsonObject(value.raw(), o.source(), value.path()), c,
+                        /*multimodal_only=*/true);
     }
   }
-  read_named_tokens(o, c);
+  // Top-level keys win over the nested maps.
+  read_named_tokens(o, c, /*multimodal_only=*/true);
 }
 
 // A template string, or a list of {"name", "template"} from which "default" is used.

@@ -1,11 +1,12 @@
 #include "processor/chat_template.h"
-#include "gemma/chat_template.h"
-
-#include <utility>
 
 #include <fmt/format.h>
 
+#include <utility>
+
+#include "gemma/chat_template.h"
 #include "gemma/error.h"
+#include "io/special_tokens.h"
 
 namespace gemma {
 namespace {
@@ -51,8 +52,8 @@ Json alias_reasoning(const Json& message) {
   return out;
 }
 
-void add_token(Json& context, const char* name, const std::string& token) {
-  if (!token.empty()) context[name] = token;
+void add_token(Json& context, std::string_view name, const std::string& token) {
+  if (!token.empty()) context[std::string(name)] = token;
 }
 
 }  // namespace
@@ -88,17 +89,9 @@ std::string apply_chat_template(const jinja::Template& tmpl, const Json& message
                                 const TokenizerConfig& tokens, const ChatTemplateOptions& options) {
   // tokenizer.special_tokens_map: the named special tokens that are set.
   Json context = Json::object();
-  add_token(context, "bos_token", tokens.bos_token);
-  add_token(context, "eos_token", tokens.eos_token);
-  add_token(context, "unk_token", tokens.unk_token);
-  add_token(context, "pad_token", tokens.pad_token);
-  add_token(context, "mask_token", tokens.mask_token);
-  add_token(context, "audio_token", tokens.audio_token);
-  add_token(context, "boa_token", tokens.boa_token);
-  add_token(context, "boi_token", tokens.boi_token);
-  add_token(context, "eoa_token", tokens.eoa_token);
-  add_token(context, "eoi_token", tokens.eoi_token);
-  add_token(context, "image_token", tokens.image_token);
+  for (const auto& field : io::kSpecialTokenFields) {
+    add_token(context, field.name, tokens.*field.member);
+  }
   context["tools"] = nullptr;
   context["documents"] = nullptr;
   if (!options.extra.is_null()) {

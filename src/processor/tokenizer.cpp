@@ -1,5 +1,7 @@
 #include "gemma/tokenizer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -8,9 +10,8 @@
 #include <string>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "gemma/error.h"
+#include "io/special_tokens.h"
 #include "processor/tokenizer_added.h"
 #include "processor/tokenizer_spm.h"
 #include "processor/tokenizer_unicode.h"
@@ -20,22 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct NamedToken {
-  std::string_view name;
-  std::string TokenizerConfig::*member;
-};
-constexpr std::array<NamedToken, 10> kNamedTokens = {{
-    {"bos_token", &TokenizerConfig::bos_token},
-    {"eos_token", &TokenizerConfig::eos_token},
-    {"pad_token", &TokenizerConfig::pad_token},
-    {"unk_token", &TokenizerConfig::unk_token},
-    {"image_token", &TokenizerConfig::image_token},
-    {"boi_token", &TokenizerConfig::boi_token},
-    {"eoi_token", &TokenizerConfig::eoi_token},
-    {"audio_token", &TokenizerConfig::audio_token},
-    {"boa_token", &TokenizerConfig::boa_token},
-    {"eoa_token", &TokenizerConfig::eoa_token},
-}};
+// Indices into io::kVocabularyTokens, which starts with bos, eos, pad, unk.
 constexpr size_t kBos = 0;
 constexpr size_t kEos = 1;
 constexpr size_t kPad = 2;
@@ -45,8 +31,8 @@ constexpr std::string_view kMetaSpace = "\xE2\x96\x81";    // ▁
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 size_t named_index(std::string_view name) {
-  for (size_t i = 0; i < kNamedTokens.size(); ++i) {
-    if (kNamedTokens[i].name == name) return i;
+  for (size_t i = 0; i < io::kVocabularyTokens.size(); ++i) {
+    if (io::kVocabularyTokens[i].name == name) return i;
   }
   throw InvalidArgumentError(fmt::format(
       "unknown special token name '{}' (expected bos_token, eos_token, pad_token, unk_token, "
@@ -61,7 +47,7 @@ std::map<int64_t, AddedToken> converted_added_tokens(const TokenizerConfig& conf
   std::set<std::string, std::less<>> named(config.additional_special_tokens.begin(),
                                            config.additional_special_tokens.end());
   named.insert(config.mask_token);
-  for (const NamedToken& token : kNamedTokens) {
+  for (const auto& token : io::kVocabularyTokens) {
     if (!(config.*token.member).empty()) named.insert(config.*token.member);
   }
   std::map<int64_t, AddedToken> tokens;
@@ -141,14 +127,14 @@ struct Tokenizer::Impl {
         model(std::move(model_in)),
         added(config.added_tokens.empty() ? converted_added_tokens(config, model)
                                           : config.added_tokens) {
-    for (size_t i = 0; i < kNamedTokens.size(); ++i) {
-      const std::string& content = config.*kNamedTokens[i].member;
+    for (size_t i = 0; i < io::kVocabularyTokens.size(); ++i) {
+      const std::string& content = config.*io::kVocabularyTokens[i].member;
       if (content.empty()) continue;
       named_ids[i] = token_to_id(content);
       if (!named_ids[i]) {
         throw ProcessorError(
             fmt::format("{}: {} '{}' is neither in tokenizer.model nor in added_tokens_decoder",
-                        dir.string(), kNamedTokens[i].name, content));
+                        dir.string(), io::kVocabularyTokens[i].name, content));
       }
     }
     vocab_size =
@@ -177,7 +163,7 @@ struct Tokenizer::Impl {
   TokenizerConfig config;
   detail::SentencePieceModel model;
   detail::AddedVocabulary added;
-  std::array<std::optional<int64_t>, kNamedTokens.size()> named_ids;
+  std::array<std::optional<int64_t>, io::kVocabularyTokens.size()> named_ids;
   int64_t vocab_size = 0;
 };
 
