@@ -54,10 +54,6 @@ void check_lengths(const model::ForConditionalGeneration& model, int64_t prompt,
         fmt::format("prompt of {} tokens plus max_new_tokens {} exceeds the model's {} positions",
                     prompt, config.max_new_tokens, limit));
   }
-  if (config.max_new_tokens <= 0) {
-    throw GenerationError(
-        fmt::format("max_new_tokens must be positive, got {}", config.max_new_tokens));
-  }
 }
 
 }  // namespace
