@@ -48,6 +48,12 @@ if ! torch_ok; then
 fi
 
 if ((want_fixtures)); then
+  # espeak-ng synthesises the speech clip of the audio fixtures (tests/data/audio), never needed by CI.
+  if ! command -v espeak-ng >/dev/null 2>&1; then
+    sudo_cmd=()
+    ((EUID == 0)) || sudo_cmd=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends espeak-ng
+  fi
   if ! "$GEMMA_VENV/bin/python" -c "import transformers, timm, sentencepiece, soundfile, soxr" 2>/dev/null; then
     echo "bootstrap: installing fixture tools (scripts/requirements-fixtures.txt)"
     "$GEMMA_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements-fixtures.txt"

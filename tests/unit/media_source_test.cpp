@@ -1,0 +1,52 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "gemma/error.h"
+#include "io/media_source.h"
+#include "support/paths.h"
+
+using gemma::IoError;
+using gemma::io::read_media;
+
+TEST_CASE("read_media decodes base64 and percent-encoded data URIs", "[media]") {
+  CHECK(read_media("data:image/png;base64,aGVsbG8gd29ybGQ=", "image").bytes == "hello world");
+  CHECK(read_media("data:image/png;base64,aGVs\nbG8", "image").bytes == "hello");
+  CHECK(read_media("data:audio/wav;base64,-_8", "audio").bytes == "\xfb\xff");
+  CHECK(read_media("data:,a%20b%2Cc", "image").bytes == "a b,c");
+  CHECK(read_media("data:image/png;base64,aGVsbG8gd29ybGQ=", "image").name ==
+        "image data:image/png URI");
+}
+
+TEST_CASE("read_media refuses malformed data URIs, naming the input", "[media]") {
+  CHECK_THROWS_WITH(read_media("data:image/png;base64", "image"),
+                    Catch::Contains("image data:image/png URI") && Catch::Contains("no ','"));
+  CHECK_THROWS_WITH(read_media("data:image/png;base64,aGV*bG8", "image"),
+                    Catch::Contains("invalid base64"));
+  CHECK_THROWS_WITH(read_media("data:image/png;base64,a", "image"), Catch::Contains("truncated"));
+  CHECK_THROWS_WITH(read_media("data:,a%2", "image"), Catch::Contains("percent-encoding"));
+  CHECK_THROWS_WITH(read_media("data:image/png;base64,", "image"), Catch::Contains("0 bytes"));
+  CHECK_THROWS_AS(read_media("data:image/png;base64,aGVsbG8gd29ybGQ=", "image", 4), IoError);
+}
+
+TEST_CASE("read_media reads files and file:// URLs with a size limit", "[media]") {
+  const auto dir = gemma::test::scratch_dir("media_source");
+  const auto path = dir / "a b.bin";
+  std::ofstream(path, std::ios::binary) << "12345";
+  CHECK(read_media(path.string(), "image").bytes == "12345");
+  CHECK(read_media("file://" + (dir / "a%20b.bin").string(), "image").bytes == "12345");
+  CHECK_THROWS_WITH(read_media(path.string(), "audio", 4),
+                    Catch::Contains("audio file") && Catch::Contains("a b.bin") &&
+                        Catch::Contains("limit"));
+  CHECK_THROWS_WITH(read_media((dir / "missing.png").string(), "image"),
+                    Catch::Contains("missing.png"));
+  std::ofstream(dir / "empty.png", std::ios::binary).flush();
+  CHECK_THROWS_WITH(read_media((dir / "empty.png").string(), "image"), Catch::Contains("0 bytes"));
+  CHECK_THROWS_WITH(read_media("", "video"), Catch::Contains("video source is empty"));
+}
+
+TEST_CASE("read_media names an unreachable URL without its query", "[media]") {
+  CHECK_THROWS_WITH(read_media("http://127.0.0.1:9/cat.png?token=secret", "image"),
+                    Catch::Contains("http://127.0.0.1:9/cat.png") &&
+                        !Catch::Contains("secret"));
+}
