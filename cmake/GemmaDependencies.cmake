@@ -4,6 +4,7 @@ find_package(fmt REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SentencePiece REQUIRED IMPORTED_TARGET sentencepiece)
 find_package(CURL REQUIRED)
+find_package(Threads REQUIRED)
 
 if(GEMMA_WITH_TORCH)
   include(GemmaTorch)

@@ -23,6 +23,9 @@ struct GenerationStats {
   double prefill_seconds = 0;
   double decode_seconds = 0;
   double time_to_first_token_seconds = 0;
+  /// Peak memory during the call, in bytes: on CUDA the caching allocator's peak of allocated
+  /// bytes; on the CPU the process's peak resident set size (reset at the call's start on Linux).
+  int64_t peak_memory_bytes = 0;
   double prefill_tokens_per_second() const {
     return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0;
   }

@@ -9,10 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "gemma/batch_encoding.h"
 #include "gemma/config.h"
 #include "gemma/export.h"
 #include "gemma/generation.h"
 #include "gemma/generation_config.h"
+#include "gemma/hub.h"
 
 namespace gemma {
 
@@ -26,6 +28,13 @@ struct ModelOptions {
   std::string device = "cpu";  ///< "cpu", "cuda" or "cuda:N"
   std::string dtype =
       "float32";  ///< "float32" or "bfloat16" (CPU bf16 is fast only with AVX512-BF16/AMX)
+  /// Build and load the vision tower (MobileNetV5). A text-only user can skip it: its weights
+  /// are then never read, and image inputs are refused.
+  bool load_vision = true;
+  /// Build and load the audio tower (USM conformer); as load_vision.
+  bool load_audio = true;
+  /// How a hub id given to from_pretrained is resolved / downloaded.
+  HubOptions hub = {};
 };
 
 /// A loaded model. Copies share the weights; forward and generate are const and may run from
@@ -33,7 +42,8 @@ struct ModelOptions {
 class GEMMA_API Model {
  public:
   /// Reads config.json, generation_config.json and the safetensors checkpoint (one file or shards)
-  /// of `model_dir`. On the CPU with the checkpoint's dtype the weights are views on the mapped
+  /// of `model_dir`: a local directory, or a hub id ("google/gemma-3n-E2B-it") found in the
+  /// Hugging Face cache or downloaded into it (resolve_model()). On the CPU with the checkpoint's dtype the weights are views on the mapped
   /// files (no copy). Throws ConfigError / WeightError / IoError naming the file, or
   /// InvalidArgumentError for an unknown device or dtype, UnsupportedError when CUDA is absent.
   static Model from_pretrained(const std::filesystem::path& model_dir,
@@ -47,6 +57,10 @@ class GEMMA_API Model {
   /// Logits [B, T, vocab] (soft-capped, model dtype) for left-padded `input_ids` [B, T] with
   /// `attention_mask` [B, T] (all ones when undefined). Differentiable outside inference mode.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {}) const;
+
+  /// `model(**inputs)`: logits [B, T, vocab] for a Processor's output, images and audio merged at
+  /// their placeholder tokens. ProcessorError when placeholders and media do not match.
+  at::Tensor forward(const BatchEncoding& inputs) const;
 
   /// transformers' generate(): greedy or sampling as `config` and generation_config.json say, EOS
   /// per row, `on_token` for streaming (return false to end a row). Stop strings need `tokenizer`
@@ -64,8 +78,20 @@ class GEMMA_API Model {
                           const GenerationConfig& config, const Tokenizer& tokenizer,
                           const TextCallback& on_text) const;
 
+  /// `model.generate(**inputs, ...)` for a Processor's output (text, images, audio): the media
+  /// are encoded once, in the prefill; rows are generated together as one batch.
+  GenerateResult generate(const BatchEncoding& inputs, const GenerationConfig& config,
+                          const TokenCallback& on_token = {},
+                          const Tokenizer* tokenizer = nullptr) const;
+
+  /// As above, streaming each row's text (see the text-callback overload for tensors).
+  GenerateResult generate(const BatchEncoding& inputs, const GenerationConfig& config,
+                          const Tokenizer& tokenizer, const TextCallback& on_text) const;
+
  private:
   struct Impl;
+  GenerateResult generate_tokens(const BatchEncoding& inputs, const GenerationConfig& config,
+                                 const TokenCallback& on_token, const Tokenizer* tokenizer) const;
   explicit Model(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };

@@ -15,6 +15,7 @@
 #include "gemma/error.h"
 #include "generation/kv_cache.h"
 #include "generation/logits_processors.h"
+#include "generation/peak_memory.h"
 
 namespace gemma::generation {
 namespace {
@@ -60,7 +61,7 @@ void check_lengths(const model::ForConditionalGeneration& model, int64_t prompt,
 
 GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor& input_ids,
                         const at::Tensor& attention_mask, const ResolvedGeneration& config,
-                        const TokenCallback& on_token) {
+                        const TokenCallback& on_token, const model::MultimodalInputs& media) {
   at::NoGradGuard no_grad;
   const auto b = input_ids.size(0), t = input_ids.size(1);
   check_lengths(model, t, config);
@@ -75,13 +76,16 @@ GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor
   auto step_ids = input_ids;
   Sampler sampler(config);
 
+  const PeakMemory peak_memory(input_ids.device());
   GenerateResult result;
   result.tokens.resize(b);
   result.stats.prompt_tokens = mask.sum().item<int64_t>();
   std::vector<bool> finished(b, false);
   const auto start = Clock::now();
   for (int64_t step = 0; step < config.max_new_tokens; ++step) {
-    auto logits = model->forward({step_ids, mask, {}, &cache}).logits.select(1, -1);
+    model::ForwardInputs in{step_ids, mask, {}, &cache};
+    if (step == 0) in.media = media;
+    auto logits = model->forward(in).logits.select(1, -1);
     auto scores = process_logits(logits.to(at::kFloat), all_ids, padding, config);
     auto next = sampler.next(scores).to(at::kCPU);
     if (step == 0) {
@@ -112,6 +116,7 @@ GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor
   }
   for (const auto& row : result.tokens) result.stats.new_tokens += row.size();
   result.stats.decode_seconds = seconds_since(start) - result.stats.prefill_seconds;
+  result.stats.peak_memory_bytes = peak_memory.bytes();
   return result;
 }
 

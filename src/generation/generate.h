@@ -10,10 +10,11 @@
 
 namespace gemma::generation {
 
-// input_ids / attention_mask [B, T], left-padded. Throws GenerationError when the prompt plus
-// max_new_tokens exceeds the model's max_position_embeddings.
+// input_ids / attention_mask [B, T], left-padded; `media` joins the prefill only. Throws
+// GenerationError when the prompt plus max_new_tokens exceeds max_position_embeddings.
 GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor& input_ids,
                         const at::Tensor& attention_mask, const ResolvedGeneration& config,
-                        const TokenCallback& on_token = {});
+                        const TokenCallback& on_token = {},
+                        const model::MultimodalInputs& media = {});
 
 }  // namespace gemma::generation

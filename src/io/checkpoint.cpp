@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 constexpr const char* kIndexName = "model.safetensors.index.json";
 constexpr const char* kSingleName = "model.safetensors";
 
-// weight_map: tensor name -> shard file name (a bare file name inside the model directory).
+}  // namespace
+
 std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
   const auto source = index_path.string();
   nlohmann::json index;
@@ -44,8 +45,6 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
   }
   return map;
 }
-
-}  // namespace
 
 Checkpoint Checkpoint::open(const fs::path& path) {
   Checkpoint ckpt;

@@ -13,6 +13,10 @@
 
 namespace gemma::io {
 
+// An index's weight_map: tensor name -> shard file name, each a bare file name beside the index.
+// Throws WeightError naming the index when it is malformed.
+std::map<std::string, std::string> read_weight_map(const std::filesystem::path& index_path);
+
 class Checkpoint {
  public:
   struct Entry {

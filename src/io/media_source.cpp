@@ -17,8 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string_view without_query(std::string_view url) { return url.substr(0, url.find('?')); }
-
 std::string format_bytes(std::size_t bytes) {
   return bytes >= (1u << 20) ? fmt::format("{:.1f} MiB", bytes / double(1u << 20))
                              : fmt::format("{} bytes", bytes);
@@ -118,11 +116,6 @@ MediaBytes read_local(const fs::path& path, std::string_view kind, std::size_t m
   return media;
 }
 
-void ensure_curl_initialised() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 struct Download {
   std::string body;
   std::size_t max_bytes = 0;
@@ -142,6 +135,19 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 
 }  // namespace
 
+std::string_view without_query(std::string_view url) { return url.substr(0, url.find('?')); }
+
+std::unique_ptr<void, void (*)(void*)> curl_handle(std::string_view url) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::unique_ptr<void, void (*)(void*)> curl(curl_easy_init(), &curl_easy_cleanup);
+  if (!curl) throw IoError(fmt::format("{}: cannot initialise libcurl", without_query(url)));
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "gemma-cpp");
+  return curl;
+}
+
 bool is_http_url(std::string_view source) {
   return source.starts_with("http://") || source.starts_with("https://");
 }
@@ -149,18 +155,13 @@ bool is_http_url(std::string_view source) {
 bool is_data_uri(std::string_view source) { return source.starts_with("data:"); }
 
 std::string http_get(const std::string& url, std::size_t max_bytes) {
-  ensure_curl_initialised();
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
-  if (!curl) throw IoError(fmt::format("{}: cannot initialise libcurl", without_query(url)));
+  const auto curl = curl_handle(url);
   Download d;
   d.max_bytes = max_bytes;
   std::array<char, CURL_ERROR_SIZE> error{};
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "gemma-cpp");
   curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error.data());
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &d);

@@ -2,6 +2,7 @@
 // Media sources as transformers accepts them in messages (`path`, `url`, base64 `data:` URIs): one
 // resolver shared by images, audio and video, so every kind gets the same limits and error wording.
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,14 @@ bool is_data_uri(std::string_view source);
 /// naming the source when it cannot be read, is empty, or exceeds `max_bytes`.
 MediaBytes read_media(std::string_view source, std::string_view kind,
                       std::size_t max_bytes = kMaxMediaBytes);
+
+/// A libcurl easy handle (libcurl's `CURL` is `void`, so this header needs no curl include) with the
+/// options every gemma request shares: user agent, connect timeout, no signals. libcurl is
+/// initialised once per process. Throws IoError naming `url` when no handle can be made.
+std::unique_ptr<void, void (*)(void*)> curl_handle(std::string_view url);
+
+/// `url` without its query string, for messages: signed URLs carry credentials there.
+std::string_view without_query(std::string_view url);
 
 /// HTTP(S) GET into memory; throws IoError naming the URL on a transport error, an HTTP status
 /// >= 400, or a body over `max_bytes`.

@@ -1,19 +1,59 @@
 #include "model/gemma3n.h"
 
 #include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/cumsum.h>
+#include <ATen/ops/full.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/masked_fill.h>
 #include <ATen/ops/tanh.h>
 #include <ATen/ops/where.h>
+#include <fmt/format.h>
 
+#include <cmath>
+
+#include "gemma/error.h"
 #include "generation/kv_cache.h"
 
 namespace gemma::model {
 
-Gemma3nModelImpl::Gemma3nModelImpl(const ModelConfig& config, const at::TensorOptions& options) {
+namespace {
+
+// fp16 overflows in MobileNetV5 (known upstream): the vision tower then stays in float32.
+at::TensorOptions vision_options(const at::TensorOptions& options) {
+  return options.dtype() == at::kHalf ? options.dtype(at::kFloat) : options;
+}
+
+// masked_scatter of `features` [.., D] over the positions of `token_id`, after checking that the
+// prompt has exactly one placeholder per feature row (transformers' get_placeholder_mask).
+at::Tensor scatter_features(const at::Tensor& embeds, const at::Tensor& input_ids,
+                            int64_t token_id, const at::Tensor& features, const char* what) {
+  const auto mask = input_ids == token_id;
+  const int64_t placeholders = mask.sum().item<int64_t>();
+  const int64_t rows = features.numel() / features.size(-1);
+  if (placeholders != rows) {
+    throw ProcessorError(fmt::format(
+        "{} features and placeholders do not match: the prompt has {} {} placeholder tokens (id {}) "
+        "but the {} give {} feature rows",
+        what, placeholders, what, token_id, what, rows));
+  }
+  return embeds.masked_scatter(mask.unsqueeze(-1), features.to(embeds.scalar_type()));
+}
+
+}  // namespace
+
+Gemma3nModelImpl::Gemma3nModelImpl(const ModelConfig& config, const at::TensorOptions& options,
+                                   Towers towers)
+    : config_(config) {
   const auto& t = config.text;
   language_model = register_module("language_model", text::TextModel(t, options));
+  if (config.has_vision && towers.vision) {
+    vision_tower =
+        register_module("vision_tower", vision::VisionTower(config.vision, vision_options(options)));
+  }
+  if (config.has_audio && towers.audio) {
+    audio_tower = register_module("audio_tower", audio::AudioEncoder(config.audio, options));
+  }
   if (config.has_vision) {
     const auto& v = config.vision;
     embed_vision = register_module("embed_vision",
@@ -50,10 +90,67 @@ at::Tensor Gemma3nModelImpl::embed_ids(const at::Tensor& input_ids) const {
   return embeds;
 }
 
+at::Tensor Gemma3nModelImpl::get_image_features(const at::Tensor& pixel_values) {
+  if (!vision_tower) throw InvalidArgumentError("images given but the vision tower is not loaded");
+  auto out = vision_tower->forward(pixel_values);  // [N, C, R, R]
+  const auto n = out.size(0), c = out.size(1);
+  out = out.reshape({n, c, -1}).permute({0, 2, 1});
+  // transformers scales by sqrt(C) in the tower's dtype before the embedder.
+  out = out * std::sqrt(static_cast<double>(c));
+  return embed_vision->embed_features(out.to(embed_vision->embedding.scalar_type()));
+}
+
+audio::AudioEncoderOutput Gemma3nModelImpl::get_audio_features(
+    const at::Tensor& input_features, const at::Tensor& input_features_mask) {
+  if (!audio_tower) throw InvalidArgumentError("audio given but the audio tower is not loaded");
+  auto out = audio_tower->forward(input_features, input_features_mask.logical_not());
+  out.output = embed_audio->embed_features(out.output);
+  return out;
+}
+
+// The processor always inserts audio_soft_tokens_per_image placeholders per clip; the tower gives
+// at most that many (fewer for clips shorter than 30 s). Padded frames and the missing tail take
+// the embedding of the last audio vocabulary id, as transformers does.
+at::Tensor Gemma3nModelImpl::padded_audio_features(const at::Tensor& input_features,
+                                                   const at::Tensor& input_features_mask) {
+  auto out = get_audio_features(input_features, input_features_mask);
+  auto& features = out.output;
+  const auto pad_id = at::full({1, 1}, config_.text.vocab_size - 1,
+                               at::TensorOptions().dtype(at::kLong).device(features.device()));
+  const auto pad = embed_audio->embed_ids(pad_id).to(features.scalar_type());  // [1, 1, D]
+  features = at::where(out.mask.unsqueeze(-1), pad, features);
+  const int64_t missing = config_.audio_soft_tokens_per_image - features.size(1);
+  if (missing < 0) {
+    throw ProcessorError(fmt::format(
+        "an audio clip gives {} soft tokens, more than the {} the prompt reserves per clip; clips "
+        "must be at most 30 s (split longer audio)",
+        features.size(1), config_.audio_soft_tokens_per_image));
+  }
+  return at::cat({features, pad.expand({features.size(0), missing, features.size(2)})}, 1);
+}
+
+at::Tensor Gemma3nModelImpl::embed_inputs(const at::Tensor& input_ids,
+                                          const MultimodalInputs& media) {
+  auto embeds = embed_ids(input_ids);
+  if (media.pixel_values.defined()) {
+    embeds = scatter_features(embeds, input_ids, config_.image_token_id,
+                              get_image_features(media.pixel_values), "image");
+  }
+  if (media.input_features.defined()) {
+    if (!media.input_features_mask.defined())
+      throw InvalidArgumentError("input_features given without input_features_mask");
+    embeds = scatter_features(embeds, input_ids, config_.audio_token_id,
+                              padded_audio_features(media.input_features, media.input_features_mask),
+                              "audio");
+  }
+  return embeds;
+}
+
 ForConditionalGenerationImpl::ForConditionalGenerationImpl(const ModelConfig& config,
-                                                           const at::TensorOptions& options)
+                                                           const at::TensorOptions& options,
+                                                           Towers towers)
     : config_(config) {
-  model = register_module("model", Gemma3nModel(config, options));
+  model = register_module("model", Gemma3nModel(config, options, towers));
 }
 
 at::Tensor default_position_ids(const at::Tensor& attention_mask, int64_t past, int64_t tokens,
@@ -74,7 +171,7 @@ ForwardOutput ForConditionalGenerationImpl::forward(const ForwardInputs& in) {
   auto& lm = model->language_model;
 
   text::TextForward t;
-  t.inputs_embeds = model->embed_ids(ids);
+  t.inputs_embeds = model->embed_inputs(ids, in.media);
   t.per_layer_inputs = lm->per_layer_inputs(ids);
   t.position_ids =
       in.position_ids.defined()

@@ -1,25 +1,60 @@
 #pragma once
 // HF: Gemma3nModel + Gemma3nForConditionalGeneration. The root registers "model" (language_model,
-// embed_vision, embed_audio; the towers join in later issues) so that named_parameters() are the
+// vision_tower, audio_tower, embed_vision, embed_audio) so that named_parameters() are the
 // checkpoint's names. The LM head is the tied embed_tokens weight.
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
 #include "gemma/config.h"
+#include "audio/audio_encoder.h"
 #include "model/multimodal_embedder.h"
 #include "text/text_model.h"
+#include "vision/vision_tower.h"
 
 namespace gemma::model {
 
+// Which towers to build: a text-only user does not pay for the vision and audio encoders (their
+// checkpoint weights are then skipped). The embedders are always built: they also embed the hard
+// vision/audio token ids of text prompts.
+struct Towers {
+  bool vision = true;
+  bool audio = true;
+};
+
+// What the processor adds to input_ids for images and audio (transformers' field names).
+struct MultimodalInputs {
+  at::Tensor pixel_values = {};         // [images, 3, H, W]
+  at::Tensor input_features = {};       // [clips, frames, mel bins]
+  at::Tensor input_features_mask = {};  // [clips, frames] bool, true = a real frame
+};
+
 class Gemma3nModelImpl : public torch::nn::Module {
  public:
-  Gemma3nModelImpl(const ModelConfig& config, const at::TensorOptions& options);
+  Gemma3nModelImpl(const ModelConfig& config, const at::TensorOptions& options, Towers towers);
   // Text embeddings with hard vision/audio vocabulary ids replaced by their embedders' output.
   at::Tensor embed_ids(const at::Tensor& input_ids) const;
+  // HF get_image_features: tower output [N, C, R, R] as R·R soft tokens, times sqrt(C), through
+  // embed_vision's soft path -> [N, R·R, D].
+  at::Tensor get_image_features(const at::Tensor& pixel_values);
+  // HF get_audio_features: tower output through embed_audio's soft path -> [N, T', D] and the
+  // tower's mask [N, T'] (true = padding).
+  audio::AudioEncoderOutput get_audio_features(const at::Tensor& input_features,
+                                               const at::Tensor& input_features_mask);
+  // embed_ids with image and audio features scattered over their placeholder tokens, as
+  // Gemma3nModel.forward merges them (before the per-layer inputs are projected).
+  at::Tensor embed_inputs(const at::Tensor& input_ids, const MultimodalInputs& media);
 
   text::TextModel language_model{nullptr};
+  vision::VisionTower vision_tower{nullptr};
+  audio::AudioEncoder audio_tower{nullptr};
   MultimodalEmbedder embed_vision{nullptr}, embed_audio{nullptr};
+
+ private:
+  at::Tensor padded_audio_features(const at::Tensor& input_features,
+                                   const at::Tensor& input_features_mask);
+
+  ModelConfig config_;
 };
 TORCH_MODULE(Gemma3nModel);
 
@@ -29,6 +64,7 @@ struct ForwardInputs {
   at::Tensor position_ids = {};    // [B, T]; optional: derived from the mask / cache length
   generation::KvCache* cache = nullptr;
   bool output_hidden_states = false;
+  MultimodalInputs media = {};  // prefill only: merged at the placeholder positions of input_ids
 };
 
 struct ForwardOutput {
@@ -38,7 +74,8 @@ struct ForwardOutput {
 
 class ForConditionalGenerationImpl : public torch::nn::Module {
  public:
-  ForConditionalGenerationImpl(const ModelConfig& config, const at::TensorOptions& options);
+  ForConditionalGenerationImpl(const ModelConfig& config, const at::TensorOptions& options,
+                               Towers towers = {});
   ForwardOutput forward(const ForwardInputs& in);
   const ModelConfig& config() const { return config_; }
 

@@ -4,11 +4,10 @@
 
 namespace gemma::model {
 
-bool is_skipped_key(const ModelConfig& config, const std::string& name) {
+bool is_skipped_key(const ModelConfig& config, Towers towers, const std::string& name) {
   if (name == "lm_head.weight") return config.text.tie_word_embeddings;
-  // Towers arrive with the vision and audio issues; until then their weights are read but unused.
-  if (name.starts_with("model.vision_tower.") || name.starts_with("model.audio_tower."))
-    return true;
+  if (name.starts_with("model.vision_tower.")) return !towers.vision;
+  if (name.starts_with("model.audio_tower.")) return !towers.audio;
   static const std::regex kv(
       R"(model\.language_model\.layers\.(\d+)\.self_attn\.(k_proj|v_proj|k_norm|v_norm)\.weight)");
   std::smatch m;
@@ -19,13 +18,14 @@ bool is_skipped_key(const ModelConfig& config, const std::string& name) {
   return false;
 }
 
-LoadedModel load_model(const std::filesystem::path& dir, const at::TensorOptions& options) {
+LoadedModel load_model(const std::filesystem::path& dir, const at::TensorOptions& options,
+                       Towers towers) {
   LoadedModel loaded;
   loaded.config = load_model_config(dir);
   const auto checkpoint = io::Checkpoint::open(dir);
-  loaded.model = ForConditionalGeneration(loaded.config, options);
+  loaded.model = ForConditionalGeneration(loaded.config, options, towers);
   io::LoadOptions load;
-  load.skip = [&](const std::string& name) { return is_skipped_key(loaded.config, name); };
+  load.skip = [&](const std::string& name) { return is_skipped_key(loaded.config, towers, name); };
   loaded.report = io::load_weights(*loaded.model, checkpoint, load);
   loaded.model->eval();
   return loaded;

@@ -14,10 +14,11 @@ struct LoadedModel {
   io::LoadReport report;
 };
 
-LoadedModel load_model(const std::filesystem::path& dir, const at::TensorOptions& options);
+LoadedModel load_model(const std::filesystem::path& dir, const at::TensorOptions& options,
+                       Towers towers = {});
 
 // Checkpoint keys a model built from `config` leaves unused on purpose: the tied lm_head, the dead
-// K/V weights of KV-shared layers, and towers not built yet.
-bool is_skipped_key(const ModelConfig& config, const std::string& name);
+// K/V weights of KV-shared layers, and the towers the caller chose not to build.
+bool is_skipped_key(const ModelConfig& config, Towers towers, const std::string& name);
 
 }  // namespace gemma::model

@@ -53,6 +53,11 @@ TokenCallback with_stop_strings(const TokenCallback& inner, const std::vector<st
   };
 }
 
+model::MultimodalInputs media_inputs(const BatchEncoding& in, const at::Device& device) {
+  auto to = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  return {to(in.pixel_values), to(in.input_features), to(in.input_features_mask)};
+}
+
 }  // namespace
 
 struct Model::Impl {
@@ -64,13 +69,15 @@ struct Model::Impl {
 
 Model::Model(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Model Model::from_pretrained(const std::filesystem::path& model_dir, const ModelOptions& options) {
+Model Model::from_pretrained(const std::filesystem::path& model, const ModelOptions& options) {
+  const auto model_dir = resolve_model(model.string(), options.hub);
   auto impl = std::make_shared<Impl>();
   impl->dtype = parse_dtype(options.dtype);
   impl->device = parse_device(options.device);
   impl->generation = load_generation_defaults(model_dir);
   impl->loaded =
-      model::load_model(model_dir, at::TensorOptions().dtype(impl->dtype).device(impl->device));
+      model::load_model(model_dir, at::TensorOptions().dtype(impl->dtype).device(impl->device),
+                        {options.load_vision, options.load_audio});
   return Model(std::move(impl));
 }
 
@@ -80,13 +87,40 @@ at::Device Model::device() const { return impl_->device; }
 at::ScalarType Model::dtype() const { return impl_->dtype; }
 
 at::Tensor Model::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) const {
-  auto mask = attention_mask.defined() ? attention_mask.to(impl_->device) : attention_mask;
-  return impl_->loaded.model->forward({input_ids.to(impl_->device), mask}).logits;
+  BatchEncoding inputs;
+  inputs.input_ids = input_ids;
+  inputs.attention_mask = attention_mask;
+  return forward(inputs);
+}
+
+at::Tensor Model::forward(const BatchEncoding& inputs) const {
+  const auto& d = impl_->device;
+  const auto& mask = inputs.attention_mask;
+  model::ForwardInputs in;
+  in.input_ids = inputs.input_ids.to(d);
+  in.attention_mask = mask.defined() ? mask.to(d) : mask;
+  in.media = media_inputs(inputs, d);
+  return impl_->loaded.model->forward(in).logits;
 }
 
 GenerateResult Model::generate(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                                const GenerationConfig& config, const TokenCallback& on_token,
                                const Tokenizer* tokenizer) const {
+  BatchEncoding inputs;
+  inputs.input_ids = input_ids;
+  inputs.attention_mask = attention_mask;
+  return generate_tokens(inputs, config, on_token, tokenizer);
+}
+
+GenerateResult Model::generate(const BatchEncoding& inputs, const GenerationConfig& config,
+                               const TokenCallback& on_token, const Tokenizer* tokenizer) const {
+  return generate_tokens(inputs, config, on_token, tokenizer);
+}
+
+GenerateResult Model::generate_tokens(const BatchEncoding& inputs, const GenerationConfig& config,
+                                      const TokenCallback& on_token,
+                                      const Tokenizer* tokenizer) const {
+  const auto& input_ids = inputs.input_ids;
   auto resolved = resolve_generation(config, impl_->generation, input_ids.size(1));
   if (!resolved.stop_strings.empty() && !tokenizer) {
     throw InvalidArgumentError("stop_strings need a tokenizer to be passed to generate()");
@@ -94,23 +128,33 @@ GenerateResult Model::generate(const at::Tensor& input_ids, const at::Tensor& at
   auto callback = resolved.stop_strings.empty() ? on_token
                                                 : with_stop_strings(on_token, resolved.stop_strings,
                                                                     *tokenizer, input_ids.size(0));
-  auto mask = attention_mask.defined() ? attention_mask.to(impl_->device) : attention_mask;
-  return generation::generate(impl_->loaded.model, input_ids.to(impl_->device), mask, resolved,
-                              callback);
+  const auto& d = impl_->device;
+  const auto& mask = inputs.attention_mask;
+  return generation::generate(impl_->loaded.model, input_ids.to(d),
+                              mask.defined() ? mask.to(d) : mask, resolved, callback,
+                              media_inputs(inputs, d));
 }
 
 GenerateResult Model::generate(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                                const GenerationConfig& config, const Tokenizer& tokenizer,
                                const TextCallback& on_text) const {
+  BatchEncoding inputs;
+  inputs.input_ids = input_ids;
+  inputs.attention_mask = attention_mask;
+  return generate(inputs, config, tokenizer, on_text);
+}
+
+GenerateResult Model::generate(const BatchEncoding& inputs, const GenerationConfig& config,
+                               const Tokenizer& tokenizer, const TextCallback& on_text) const {
   std::vector<Tokenizer::StreamDecoder> streams;
-  for (int64_t row = 0; row < input_ids.size(0); ++row) {
+  for (int64_t row = 0; row < inputs.input_ids.size(0); ++row) {
     streams.push_back(tokenizer.stream_decoder(/*skip_special_tokens=*/true));
   }
   TokenCallback on_token = [&](const TokenEvent& e) {
     auto text = streams[e.row].push(e.token);
     return text.empty() || on_text(e.row, text);
   };
-  auto result = generate(input_ids, attention_mask, config, on_token, &tokenizer);
+  auto result = generate_tokens(inputs, config, on_token, &tokenizer);
   // Bytes held back at the end of a row (an unfinished UTF-8 sequence) come out as decode() shows
   // them.
   for (size_t row = 0; row < streams.size(); ++row) {

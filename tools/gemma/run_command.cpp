@@ -1,6 +1,7 @@
-// `gemma run`: chat with a model from the command line — the prompt goes through the checkpoint's
-// chat template as one user turn (or --messages gives the whole conversation), the reply streams to
-// stdout, or --json prints one object with the text, the token ids and the statistics.
+// `gemma run`: chat with a model from the command line — the prompt (with any --image, --video and
+// --audio inputs) goes through the processor as one user turn (or --messages gives the whole
+// conversation), the reply streams to stdout, or --json prints one object with the text, the token
+// ids and the statistics. Notices (e.g. long audio split into clips) go to stderr.
 #include <ATen/ops/ones_like.h>
 #include <ATen/ops/tensor.h>
 #include <fmt/format.h>
@@ -12,16 +13,21 @@
 #include <sstream>
 
 #include "commands.h"
-#include "gemma/chat_template.h"
 #include "gemma/error.h"
+#include "gemma/hub.h"
+#include "gemma/messages.h"
 #include "gemma/model.h"
-#include "gemma/tokenizer.h"
+#include "gemma/processor.h"
 
 namespace gemma::cli {
 namespace {
 
 struct RunOptions {
   std::string model, prompt, messages_file, device = "cpu", dtype = "float32";
+  std::vector<std::string> images, videos, audio;
+  double video_fps = VideoOptions{}.fps;
+  int64_t max_frames = VideoOptions{}.max_frames;
+  std::string long_audio = "split";
   std::optional<int64_t> max_new_tokens, top_k;
   std::optional<double> temperature, top_p, min_p, repetition_penalty;
   std::optional<uint64_t> seed;
@@ -37,9 +43,37 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-std::string messages_json(const RunOptions& o) {
-  if (!o.messages_file.empty()) return read_file(o.messages_file);
-  return nlohmann::json::array({{{"role", "user"}, {"content", o.prompt}}}).dump();
+Conversation conversation(const RunOptions& o) {
+  if (!o.messages_file.empty()) return parse_conversation(read_file(o.messages_file), o.messages_file);
+  if (o.images.empty() && o.videos.empty() && o.audio.empty()) return {chat::user(o.prompt)};
+  std::vector<ContentPart> parts;
+  for (const auto& image : o.images) parts.push_back(chat::image(image));
+  for (const auto& video : o.videos) parts.push_back(chat::video(video));
+  for (const auto& audio : o.audio) parts.push_back(chat::audio(audio));
+  parts.push_back(chat::text(o.prompt));
+  return {chat::user(std::move(parts))};
+}
+
+ChatTemplateOptions template_options(const RunOptions& o) {
+  ChatTemplateOptions t;
+  t.video.fps = o.video_fps;
+  t.video.max_frames = o.max_frames;
+  t.long_audio = o.long_audio == "truncate" ? LongAudio::kTruncate
+                 : o.long_audio == "error"  ? LongAudio::kError
+                                            : LongAudio::kSplit;
+  return t;
+}
+
+BatchEncoding inputs(const RunOptions& o, const Processor& processor) {
+  if (!o.raw) {
+    auto batch = processor.apply_chat_template(conversation(o), template_options(o));
+    for (const auto& notice : batch.notices) std::cerr << "gemma: notice: " << notice << "\n";
+    return batch;
+  }
+  BatchEncoding batch;
+  batch.input_ids = at::tensor(processor.tokenizer().encode(o.prompt), at::kLong).unsqueeze(0);
+  batch.attention_mask = at::ones_like(batch.input_ids);
+  return batch;
 }
 
 GenerationConfig generation_config(const RunOptions& o) {
@@ -64,20 +98,23 @@ nlohmann::json stats_json(const GenerationStats& s) {
           {"decode_seconds", s.decode_seconds},
           {"time_to_first_token_seconds", s.time_to_first_token_seconds},
           {"prefill_tokens_per_second", s.prefill_tokens_per_second()},
-          {"decode_tokens_per_second", s.decode_tokens_per_second()}};
+          {"decode_tokens_per_second", s.decode_tokens_per_second()},
+          {"peak_memory_bytes", s.peak_memory_bytes}};
 }
 
 int run(const RunOptions& o) {
-  const auto tokenizer = Tokenizer::from_pretrained(o.model);
-  const auto prompt =
-      o.raw ? o.prompt
-            : render_chat_template(o.model, messages_json(o), /*add_generation_prompt=*/true);
-  const auto ids = tokenizer.encode(prompt);
-  const auto model = Model::from_pretrained(o.model, {o.device, o.dtype});
-  auto input = at::tensor(ids, at::kLong).unsqueeze(0);
+  const auto dir = resolve_model(o.model);
+  const auto processor = Processor::from_pretrained(dir);
+  const auto& tokenizer = processor.tokenizer();
+  const auto batch = inputs(o, processor);
+  ModelOptions model_options{o.device, o.dtype};
+  // Only the towers this prompt needs are loaded (--messages may name any media).
+  model_options.load_vision = batch.pixel_values.defined();
+  model_options.load_audio = batch.input_features.defined();
+  const auto model = Model::from_pretrained(dir, model_options);
 
   if (!o.json) {
-    model.generate(input, at::ones_like(input), generation_config(o), tokenizer,
+    model.generate(batch, generation_config(o), tokenizer,
                    [](int64_t, std::string_view text) {
                      std::cout << text << std::flush;
                      return true;
@@ -85,7 +122,7 @@ int run(const RunOptions& o) {
     std::cout << "\n";
     return 0;
   }
-  auto result = model.generate(input, at::ones_like(input), generation_config(o), {}, &tokenizer);
+  auto result = model.generate(batch, generation_config(o), {}, &tokenizer);
   const auto& tokens = result.tokens.front();
   nlohmann::json out = {{"text", tokenizer.decode(tokens, /*skip_special_tokens=*/true)},
                         {"token_ids", tokens},
@@ -99,13 +136,31 @@ int run(const RunOptions& o) {
 Action add_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Generate a reply with a model");
   auto o = std::make_shared<RunOptions>();
-  cmd->add_option("--model", o->model, "Model directory")->required();
+  cmd->add_option("--model", o->model, "Model directory or Hugging Face hub id")->required();
   auto* prompt = cmd->add_option("--prompt", o->prompt, "User message (one turn)");
   auto* messages = cmd->add_option("--messages", o->messages_file,
                                    "JSON file with a list of messages in transformers' format");
   prompt->excludes(messages);
-  cmd->add_flag("--raw", o->raw, "Feed --prompt to the model as is, without the chat template")
-      ->needs(prompt);
+  auto* raw = cmd->add_flag("--raw", o->raw,
+                            "Feed --prompt to the model as is, without the chat template");
+  raw->needs(prompt);
+  for (auto* media :
+       {cmd->add_option("--image", o->images, "Image path, URL or data: URI (repeatable)"),
+        cmd->add_option("--video", o->videos, "Video file, sampled into frames (repeatable)"),
+        cmd->add_option("--audio", o->audio, "Audio path, URL or data: URI (repeatable)")}) {
+    media->needs(prompt);
+    media->excludes(raw);
+  }
+  cmd->add_option("--video-fps", o->video_fps, "Video frames sampled per second")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-frames", o->max_frames, "At most this many frames per video")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--long-audio", o->long_audio,
+                  "Audio longer than 30 s: split into clips, truncate, or error")
+      ->check(CLI::IsMember({"split", "truncate", "error"}))
+      ->capture_default_str();
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens to generate at most");
   auto* greedy = cmd->add_flag("--greedy", o->greedy, "Pick the most likely token (no sampling)");
   for (auto* opt : {cmd->add_option("--temperature", o->temperature, "Sampling temperature"),

@@ -1,0 +1,129 @@
+#pragma once
+/// Audio input: decoding and resampling exactly as transformers' `load_audio(...,
+/// backend="soundfile")` does (libsndfile float32 decode, channel mean, libsoxr "soxr_hq"),
+/// splitting long recordings into 30 s clips, and Gemma 3n's log-mel feature extractor
+/// (`Gemma3nAudioFeatureExtractor`).
+///
+/// Every function throws a gemma::Error naming the input and the problem; none aborts.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "gemma/config.h"
+#include "gemma/export.h"
+
+namespace gemma {
+
+/// A mono waveform. Samples are float32, nominally in [-1, 1] (libsndfile's normalised scale),
+/// `sample_rate` in Hz. Owns its samples.
+struct Audio {
+  std::vector<float> samples;
+  int64_t sample_rate = 0;
+
+  /// samples.size() / sample_rate, in seconds (0 if sample_rate is 0).
+  double duration_seconds() const {
+    return sample_rate > 0 ? static_cast<double>(samples.size()) / static_cast<double>(sample_rate)
+                           : 0.0;
+  }
+};
+
+/// Limits applied while loading.
+struct AudioLoadOptions {
+  /// Longest input accepted, in seconds of the source (before resampling). A longer file is refused
+  /// with a ProcessorError before any sample is decoded (the length comes from the file header, and
+  /// decoding stops there even if the header understates it), so memory stays bounded by
+  /// max_seconds × source rate × 4 bytes (channels are mixed down block by block). Must be > 0.
+  double max_seconds = 3600.0;
+};
+
+/// Reads `source` — a local path, a file:// URL, an http(s) URL or a data: URI, as the `path`/`url`
+/// fields of transformers' chat messages accept them — and decodes it with decode_audio().
+/// Throws IoError when the source cannot be read, otherwise as decode_audio().
+GEMMA_API Audio load_audio(std::string_view source, int64_t target_rate,
+                           const AudioLoadOptions& options = {});
+
+/// Decodes an encoded file held in memory (`bytes`, not copied) with libsndfile: every format the
+/// installed libsndfile reads (WAV, AIFF, FLAC, OGG/Vorbis, OGG/Opus, MP3 with libsndfile >= 1.1,
+/// ...). Samples are decoded as float32, channels are averaged to mono, and the result is resampled
+/// to `target_rate` Hz as audio_from_samples() does. `name` identifies the input in error messages.
+/// Throws InvalidArgumentError (target_rate <= 0, max_seconds <= 0), UnsupportedError (MP4/M4A,
+/// WebM, AAC or AMR, which transformers decodes only through torchcodec, or an encoding libsndfile
+/// reports as unsupported) or ProcessorError (empty input, not audio, corrupt data, no samples,
+/// NaN/Inf samples, longer than options.max_seconds).
+GEMMA_API Audio decode_audio(std::string_view bytes, std::string_view name, int64_t target_rate,
+                             const AudioLoadOptions& options = {});
+
+/// Builds an Audio from raw float32 samples: `samples` is interleaved (frame-major, `channels`
+/// values per frame) at `sample_rate` Hz. Channels are averaged to mono exactly as NumPy's
+/// `waveform.mean(axis=0)` on float32 does, then, if `sample_rate != target_rate`, the signal is
+/// resampled with libsoxr at "soxr_hq" quality, fed to libsoxr in the same blocks as python-soxr's
+/// `soxr.resample`, and padded with zeros or cut to ceil(frames × target_rate / sample_rate)
+/// samples, as transformers' load_audio does. Throws InvalidArgumentError (rates or channels <= 0,
+/// a sample count that is not a multiple of `channels`) or ProcessorError (no samples, NaN/Inf,
+/// longer than options.max_seconds).
+GEMMA_API Audio audio_from_samples(std::vector<float> samples, int64_t sample_rate,
+                                   int64_t channels, int64_t target_rate,
+                                   const AudioLoadOptions& options = {});
+
+/// What to do with audio longer than the feature extractor's window (30 s).
+enum class LongAudio {
+  kSplit,     ///< consecutive clips; see split_long_audio()
+  kTruncate,  ///< keep the first max_samples samples (what the feature extractor itself does)
+  kError,     ///< refuse with a ProcessorError
+};
+
+/// Cuts `audio` into consecutive, non-overlapping clips of exactly `max_samples` samples, the last
+/// one holding the remainder (1 .. max_samples samples); audio of at most `max_samples` samples is
+/// one clip. Exactly 30 s at 16 kHz (480000 samples, the extractor's max_length) is one clip,
+/// 480001 samples are two (480000 + 1). kTruncate returns the first clip only; kError returns the
+/// single clip or throws a ProcessorError naming the duration and the limit. Every clip keeps the
+/// sample rate. A remainder shorter than one analysis frame (513 samples at 16 kHz) is still a
+/// clip: the extractor accepts it batched with longer clips (it is padded to their length), not
+/// alone. Throws InvalidArgumentError if `max_samples` <= 0 or `audio` has no samples.
+GEMMA_API std::vector<Audio> split_long_audio(const Audio& audio, int64_t max_samples,
+                                              LongAudio policy = LongAudio::kSplit);
+
+/// Output of AudioFeatureExtractor::extract(), on the CPU.
+struct AudioFeatures {
+  at::Tensor input_features;       ///< [N, frames, feature_size] float32 log-mel spectrograms
+  at::Tensor input_features_mask;  ///< [N, frames] bool, true = frame of real audio (not padding)
+};
+
+/// `Gemma3nAudioFeatureExtractor.__call__(clips)` with the call settings of the config (defaults:
+/// padding "longest", pad_to_multiple_of 128, truncation at max_length = 480000 samples, attention
+/// mask returned). Immutable; extract() may run on several threads at once.
+class GEMMA_API AudioFeatureExtractor {
+ public:
+  /// Throws ConfigError if `config` fails AudioFeatureConfig::validate().
+  explicit AudioFeatureExtractor(AudioFeatureConfig config);
+
+  /// Log-mel features of a batch. Each clip is cut to max_length samples (rounded up to a multiple
+  /// of pad_to_multiple_of) when truncation is on, then all are right-padded with padding_value to
+  /// a common length (padding "longest": the longest clip; "max_length": max_length; both rounded
+  /// up to a multiple of pad_to_multiple_of). Frames are frame_length + 1 samples every hop_length
+  /// samples (no centring); frame i of a clip is valid iff sample i × hop_length is real audio.
+  /// Throws ProcessorError for an empty batch, a clip without samples, a sample rate other than
+  /// config().sampling_rate, NaN/Inf samples, clips whose padded length holds no frame, or clips of
+  /// different lengths with padding "do_not_pad".
+  AudioFeatures extract(const std::vector<Audio>& clips) const;
+
+  const AudioFeatureConfig& config() const { return config_; }
+  /// The HTK mel filterbank [fft_length / 2 + 1, feature_size], float64 (transformers'
+  /// `create_fb_matrix(..., norm=None)`).
+  const at::Tensor& mel_filters() const { return mel_filters_; }
+  /// Periodic Hann window [frame_length], float32.
+  const at::Tensor& window() const { return window_; }
+
+ private:
+  at::Tensor spectrogram(at::Tensor waveform) const;
+
+  AudioFeatureConfig config_;
+  at::Tensor mel_filters_;
+  at::Tensor window_;
+  at::Tensor per_bin_mean_;    // [feature_size] float64; undefined when the config has none
+  at::Tensor per_bin_stddev_;  // likewise
+};
+
+}  // namespace gemma

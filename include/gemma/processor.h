@@ -1,0 +1,71 @@
+#pragma once
+/// transformers' Gemma3nProcessor: chat template, tokenizer, image processor and audio feature
+/// extractor behind one apply_chat_template() call that returns model inputs.
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gemma/audio.h"
+#include "gemma/batch_encoding.h"
+#include "gemma/config.h"
+#include "gemma/export.h"
+#include "gemma/hub.h"
+#include "gemma/image.h"
+#include "gemma/messages.h"
+#include "gemma/tokenizer.h"
+
+namespace gemma {
+
+struct ChatTemplateOptions {
+  bool add_generation_prompt = true;
+  VideoOptions video;                      ///< frame sampling for video parts
+  LongAudio long_audio = LongAudio::kSplit;  ///< clips longer than 30 s: split, truncate or error
+  AudioLoadOptions audio_load;             ///< e.g. the longest audio accepted at all
+};
+
+/// Loaded from a model directory; immutable afterwards, so one Processor may serve several threads.
+class GEMMA_API Processor {
+ public:
+  /// Reads the tokenizer, chat template, preprocessor_config.json and processor_config.json of a
+  /// local directory or a hub id (resolve_model()).
+  static Processor from_pretrained(const std::filesystem::path& model, const HubOptions& hub = {});
+
+  Processor(Processor&&) noexcept;
+  Processor& operator=(Processor&&) noexcept;
+  ~Processor();
+
+  /// apply_chat_template(messages, tokenize=False): the template's text, placeholders unexpanded.
+  std::string render(const Conversation& conversation, bool add_generation_prompt = true) const;
+
+  /// apply_chat_template(messages, tokenize=True, return_dict=True, padding=True): loads every
+  /// image / audio / video part, expands each image to "\n\n<start_of_image>" + N x
+  /// <image_soft_token> + "<end_of_image>\n\n" (N from processor_config.json) and each audio clip
+  /// likewise with <audio_soft_token>, tokenizes and left-pads the batch. Clips longer than the
+  /// feature extractor's max_length (30 s) follow options.long_audio. Throws IoError /
+  /// ProcessorError naming the input that cannot be loaded, InvalidArgumentError for malformed
+  /// messages.
+  BatchEncoding apply_chat_template(const Conversation& conversation,
+                                    const ChatTemplateOptions& options = {}) const;
+  BatchEncoding apply_chat_template(const std::vector<Conversation>& conversations,
+                                    const ChatTemplateOptions& options = {}) const;
+
+  /// batch_decode(sequences, skip_special_tokens).
+  std::vector<std::string> batch_decode(std::span<const std::vector<int64_t>> sequences,
+                                        bool skip_special_tokens = true) const;
+
+  const Tokenizer& tokenizer() const;
+  const ImageProcessor& image_processor() const;
+  const AudioFeatureExtractor& feature_extractor() const;
+  const ProcessorConfig& config() const;
+
+ private:
+  struct Impl;
+  explicit Processor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gemma

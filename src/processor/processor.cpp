@@ -1,0 +1,245 @@
+#include "gemma/processor.h"
+
+#include <ATen/ops/empty.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/zeros.h>
+#include <fmt/format.h>
+
+#include "gemma/chat_template.h"
+#include "gemma/error.h"
+
+namespace gemma {
+
+namespace {
+
+std::string repeat(const std::string& token, int64_t times) {
+  std::string out;
+  out.reserve(token.size() * times);
+  for (int64_t i = 0; i < times; ++i) out += token;
+  return out;
+}
+
+// One conversation with its media loaded: video parts became image parts (one per sampled frame)
+// and long audio parts became several clips, so the template sees one part per soft-token block.
+struct Prepared {
+  Conversation conversation;
+  std::vector<Image> images;
+  std::vector<Audio> clips;
+};
+
+std::string describe(const ContentPart& part, std::string_view kind) {
+  return part.source.empty() ? fmt::format("{} given as samples", kind)
+                             : fmt::format("{} '{}'", kind, part.source);
+}
+
+}  // namespace
+
+struct Processor::Impl {
+  Tokenizer tokenizer;
+  ChatTemplate chat_template;
+  ImageProcessor image_processor;
+  AudioFeatureExtractor feature_extractor;
+  ProcessorConfig config;
+  std::string image_token = {}, audio_token = {};
+  std::string full_image_sequence = {}, full_audio_sequence = {};
+  int64_t image_token_id = -1, audio_token_id = -1, pad_token_id = 0;
+
+  Prepared prepare(const Conversation& conversation, const ChatTemplateOptions& options,
+                   std::vector<std::string>& notices) const;
+  void add_audio(const ContentPart& part, const ChatTemplateOptions& options, Prepared& out,
+                 Message& message, std::vector<std::string>& notices) const;
+  std::string expand(const std::string& rendered, size_t images, size_t clips) const;
+};
+
+void Processor::Impl::add_audio(const ContentPart& part, const ChatTemplateOptions& options,
+                                Prepared& out, Message& message,
+                                std::vector<std::string>& notices) const {
+  const int64_t rate = feature_extractor.config().sampling_rate;
+  Audio audio = part.audio ? audio_from_samples(part.audio->samples, part.audio->sample_rate, 1,
+                                                rate, options.audio_load)
+                           : load_audio(part.source, rate, options.audio_load);
+  const int64_t limit = feature_extractor.config().max_length;
+  auto clips = split_long_audio(audio, limit, options.long_audio);
+  if (static_cast<int64_t>(audio.samples.size()) > limit) {
+    notices.push_back(
+        options.long_audio == LongAudio::kSplit
+            ? fmt::format("{} ({:.1f} s) is longer than {:.0f} s: split into {} clips",
+                          describe(part, "audio"), audio.duration_seconds(),
+                          double(limit) / double(rate), clips.size())
+            : fmt::format("{} ({:.1f} s) is longer than {:.0f} s: truncated",
+                          describe(part, "audio"), audio.duration_seconds(),
+                          double(limit) / double(rate)));
+  }
+  for (auto& clip : clips) {
+    ContentPart placeholder;
+    placeholder.type = ContentPart::Type::kAudio;
+    message.content.push_back(std::move(placeholder));
+    out.clips.push_back(std::move(clip));
+  }
+}
+
+Prepared Processor::Impl::prepare(const Conversation& conversation,
+                                  const ChatTemplateOptions& options,
+                                  std::vector<std::string>& notices) const {
+  Prepared out;
+  for (const auto& message : conversation) {
+    Message copy{message.role, {}, message.content_is_string};
+    for (const auto& part : message.content) {
+      ContentPart placeholder;
+      placeholder.type = ContentPart::Type::kImage;
+      switch (part.type) {
+        case ContentPart::Type::kText:
+          copy.content.push_back(part);
+          break;
+        case ContentPart::Type::kImage:
+          out.images.push_back(part.image ? *part.image : load_image(part.source));
+          copy.content.push_back(placeholder);
+          break;
+        case ContentPart::Type::kVideo:
+          for (auto& frame : load_video_frames(part.source, options.video)) {
+            out.images.push_back(std::move(frame));
+            copy.content.push_back(placeholder);
+          }
+          break;
+        case ContentPart::Type::kAudio:
+          add_audio(part, options, out, copy, notices);
+          break;
+      }
+    }
+    out.conversation.push_back(std::move(copy));
+  }
+  return out;
+}
+
+// transformers' get_text_with_replacements: every placeholder the template wrote becomes the full
+// sequence, and there must be exactly one per image / clip.
+std::string Processor::Impl::expand(const std::string& rendered, size_t images,
+                                    size_t clips) const {
+  std::string out;
+  size_t seen_images = 0, seen_clips = 0, pos = 0;
+  while (pos < rendered.size()) {
+    const size_t i = rendered.find(image_token, pos), a = rendered.find(audio_token, pos);
+    const size_t next = std::min(i, a);
+    if (next == std::string::npos) break;
+    out.append(rendered, pos, next - pos);
+    if (next == i) {
+      out += full_image_sequence;
+      ++seen_images;
+      pos = i + image_token.size();
+    } else {
+      out += full_audio_sequence;
+      ++seen_clips;
+      pos = a + audio_token.size();
+    }
+  }
+  out.append(rendered, std::min(pos, rendered.size()));
+  if (seen_images != images) {
+    throw ProcessorError(fmt::format(
+        "the prompt has {} {} placeholders but {} images were given", seen_images, image_token,
+        images));
+  }
+  if (seen_clips != clips) {
+    throw ProcessorError(fmt::format(
+        "the prompt has {} {} placeholders but {} audio clips were given", seen_clips, audio_token,
+        clips));
+  }
+  return out;
+}
+
+Processor::Processor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Processor::Processor(Processor&&) noexcept = default;
+Processor& Processor::operator=(Processor&&) noexcept = default;
+Processor::~Processor() = default;
+
+Processor Processor::from_pretrained(const std::filesystem::path& model,
+                                     const HubOptions& hub) {
+  const auto model_dir = resolve_model(model.string(), hub);
+  const auto tokens = load_tokenizer_config(model_dir);
+  auto impl = std::unique_ptr<Impl>(new Impl{
+      Tokenizer::from_pretrained(model_dir), ChatTemplate::load(model_dir),
+      ImageProcessor(load_image_processor_config(model_dir)),
+      AudioFeatureExtractor(load_audio_feature_config(model_dir)),
+      load_processor_config(model_dir)});
+  impl->image_token = tokens.image_token.empty() ? "<image_soft_token>" : tokens.image_token;
+  impl->audio_token = tokens.audio_token.empty() ? "<audio_soft_token>" : tokens.audio_token;
+  impl->full_image_sequence =
+      fmt::format("\n\n{}{}{}\n\n", tokens.boi_token,
+                  repeat(impl->image_token, impl->config.image_seq_length), tokens.eoi_token);
+  impl->full_audio_sequence =
+      fmt::format("\n\n{}{}{}\n\n", tokens.boa_token,
+                  repeat(impl->audio_token, impl->config.audio_seq_length), tokens.eoa_token);
+  impl->image_token_id = impl->tokenizer.token_to_id(impl->image_token).value_or(-1);
+  impl->audio_token_id = impl->tokenizer.token_to_id(impl->audio_token).value_or(-1);
+  impl->pad_token_id = impl->tokenizer.pad_token_id().value_or(0);
+  return Processor(std::move(impl));
+}
+
+std::string Processor::render(const Conversation& conversation, bool add_generation_prompt) const {
+  return impl_->chat_template.render(to_json(conversation), add_generation_prompt);
+}
+
+BatchEncoding Processor::apply_chat_template(const Conversation& conversation,
+                                             const ChatTemplateOptions& options) const {
+  return apply_chat_template(std::vector<Conversation>{conversation}, options);
+}
+
+BatchEncoding Processor::apply_chat_template(const std::vector<Conversation>& conversations,
+                                             const ChatTemplateOptions& options) const {
+  if (conversations.empty()) throw InvalidArgumentError("apply_chat_template: no conversations");
+  BatchEncoding batch;
+  std::vector<std::vector<int64_t>> rows;
+  std::vector<Image> images;
+  std::vector<Audio> clips;
+  for (const auto& conversation : conversations) {
+    auto prepared = impl_->prepare(conversation, options, batch.notices);
+    const auto rendered = impl_->chat_template.render(to_json(prepared.conversation),
+                                                      options.add_generation_prompt);
+    batch.text.push_back(
+        impl_->expand(rendered, prepared.images.size(), prepared.clips.size()));
+    // The template writes <bos> itself.
+    rows.push_back(impl_->tokenizer.encode(batch.text.back(), /*add_special_tokens=*/false));
+    for (auto& image : prepared.images) images.push_back(std::move(image));
+    for (auto& clip : prepared.clips) clips.push_back(std::move(clip));
+  }
+
+  size_t longest = 0;
+  for (const auto& row : rows) longest = std::max(longest, row.size());
+  const auto b = static_cast<int64_t>(rows.size()), t = static_cast<int64_t>(longest);
+  const auto long_options = at::TensorOptions().dtype(at::kLong);
+  batch.input_ids = at::full({b, t}, impl_->pad_token_id, long_options);
+  batch.attention_mask = at::zeros({b, t}, long_options);
+  batch.token_type_ids = at::zeros({b, t}, long_options);
+  for (int64_t r = 0; r < b; ++r) {
+    const auto& row = rows[r];
+    const int64_t start = t - static_cast<int64_t>(row.size());  // left padding
+    auto* ids = batch.input_ids[r].data_ptr<int64_t>();
+    auto* mask = batch.attention_mask[r].data_ptr<int64_t>();
+    auto* types = batch.token_type_ids[r].data_ptr<int64_t>();
+    for (size_t j = 0; j < row.size(); ++j) {
+      ids[start + j] = row[j];
+      mask[start + j] = 1;
+      types[start + j] = row[j] == impl_->image_token_id ? 1 : row[j] == impl_->audio_token_id ? 3 : 0;
+    }
+  }
+  if (!images.empty()) batch.pixel_values = impl_->image_processor.preprocess(images);
+  if (!clips.empty()) {
+    auto features = impl_->feature_extractor.extract(clips);
+    batch.input_features = std::move(features.input_features);
+    batch.input_features_mask = std::move(features.input_features_mask);
+  }
+  return batch;
+}
+
+std::vector<std::string> Processor::batch_decode(std::span<const std::vector<int64_t>> sequences,
+                                                 bool skip_special_tokens) const {
+  return impl_->tokenizer.batch_decode(sequences, skip_special_tokens);
+}
+
+const Tokenizer& Processor::tokenizer() const { return impl_->tokenizer; }
+const ImageProcessor& Processor::image_processor() const { return impl_->image_processor; }
+const AudioFeatureExtractor& Processor::feature_extractor() const {
+  return impl_->feature_extractor;
+}
+const ProcessorConfig& Processor::config() const { return impl_->config; }
+
+}  // namespace gemma
