@@ -19,8 +19,8 @@ namespace gemma {
 /// A mono waveform. Samples are float32, nominally in [-1, 1] (libsndfile's normalised scale),
 /// `sample_rate` in Hz. Owns its samples.
 struct Audio {
-  std::vector<float> samples;
-  int64_t sample_rate = 0;
+  std::vector<float> samples;  ///< one per sample, in time order
+  int64_t sample_rate = 0;     ///< Hz
 
   /// samples.size() / sample_rate, in seconds (0 if sample_rate is 0).
   double duration_seconds() const {

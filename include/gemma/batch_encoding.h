@@ -9,6 +9,8 @@
 namespace gemma {
 
 /// transformers' BatchFeature, with its field names. Undefined tensors for absent modalities.
+/// Processor returns CPU tensors; Model accepts them on any device. A plain value: copies share
+/// the tensors (at::Tensor is a reference).
 struct BatchEncoding {
   at::Tensor input_ids;            ///< [B, T] int64, left-padded with pad_token_id
   at::Tensor attention_mask;       ///< [B, T] int64, 0 on padding
@@ -20,6 +22,7 @@ struct BatchEncoding {
   /// Things the user should hear about, e.g. "audio 'talk.wav' (45.0 s) was split into 2 clips".
   std::vector<std::string> notices;
 
+  /// Rows B; 0 when input_ids is undefined.
   int64_t batch_size() const { return input_ids.defined() ? input_ids.size(0) : 0; }
 };
 

@@ -29,6 +29,7 @@ class GEMMA_API ChatTemplate {
   /// not parse ("chat template line L, column C: ...").
   static ChatTemplate load(const std::filesystem::path& model_dir);
 
+  /// Move-only.
   ChatTemplate(ChatTemplate&&) noexcept;
   ChatTemplate& operator=(ChatTemplate&&) noexcept;
   ~ChatTemplate();

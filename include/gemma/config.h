@@ -144,7 +144,7 @@ enum class MobileNetBlockKind {
 /// "uir_r1_a3_k5_s2_e6_c256" exactly as timm's `_decode_block_str` does, then placed by the layout
 /// (which fills in_channels/mid_channels and applies the builder's stride rule).
 struct MobileNetBlock {
-  MobileNetBlockKind kind = MobileNetBlockKind::kEdgeResidual;
+  MobileNetBlockKind kind = MobileNetBlockKind::kEdgeResidual;  ///< the block string's prefix
   int64_t repeat = 1;  ///< "r": copies in the string; the layout already expanded them
   /// "s": block stride. The layout sets it to 1 for every block but the first of a stage (timm's
   /// builder does). For mqa it only decides the residual: MobileAttention has no query stride.
@@ -231,11 +231,11 @@ struct VisionConfig {
 /// (model_type "gemma3n_text": then `text` is read from the root and has_vision/has_audio are
 /// false). Missing sub-configs of a "gemma3n" config take their defaults, as in transformers.
 struct ModelConfig {
-  TextConfig text;
-  VisionConfig vision;  ///< meaningful only when has_vision
-  AudioConfig audio;    ///< meaningful only when has_audio
-  bool has_vision = true;
-  bool has_audio = true;
+  TextConfig text;         ///< text_config (or the root of a "gemma3n_text" config)
+  VisionConfig vision;     ///< meaningful only when has_vision
+  AudioConfig audio;       ///< meaningful only when has_audio
+  bool has_vision = true;  ///< the model has a vision tower (false for "gemma3n_text")
+  bool has_audio = true;   ///< the model has an audio tower (false for "gemma3n_text")
   int64_t audio_soft_tokens_per_image = 188;   ///< audio soft tokens per clip
   int64_t vision_soft_tokens_per_image = 256;  ///< image soft tokens per image
   int64_t boi_token_id = 255999;               ///< <start_of_image>
@@ -261,7 +261,9 @@ struct ModelConfig {
 
 /// generation_config.json, with transformers' `GenerationConfig` defaults for missing keys.
 struct GenerationDefaults {
-  int64_t max_length = 20;                ///< prompt + new tokens; overridden by max_new_tokens
+  /// prompt + new tokens. nullopt when generation_config.json has none: transformers then
+  /// generates 20 new tokens whatever the prompt length.
+  std::optional<int64_t> max_length;
   std::optional<int64_t> max_new_tokens;  ///< new tokens to generate; nullopt: use max_length
   bool do_sample = false;                 ///< sample (true) or greedy (false)
   double temperature = 1.0;               ///< logits divisor when sampling; null reads as 1.0
@@ -290,12 +292,12 @@ struct ImageSize {
 
 /// The image processor (`SiglipImageProcessor[Fast]`), defaults as in transformers.
 struct ImageProcessorConfig {
-  bool do_resize = true;
-  ImageSize size;        ///< {"height", "width"}; the resize ignores the aspect ratio
-  int64_t resample = 3;  ///< PIL filter code (2 = bilinear, 3 = bicubic)
-  bool do_rescale = true;
-  double rescale_factor = 1.0 / 255.0;  ///< multiplier applied to uint8 pixel values
-  bool do_normalize = true;
+  bool do_resize = true;   ///< resize to `size` (else all images must share one size)
+  ImageSize size;          ///< {"height", "width"}; the resize ignores the aspect ratio
+  int64_t resample = 3;    ///< PIL filter code (2 = bilinear, 3 = bicubic)
+  bool do_rescale = true;  ///< multiply by rescale_factor
+  double rescale_factor = 1.0 / 255.0;               ///< multiplier applied to uint8 pixel values
+  bool do_normalize = true;                          ///< (p − image_mean) / image_std per channel
   std::vector<double> image_mean = {0.5, 0.5, 0.5};  ///< per RGB channel; a scalar is broadcast
   std::vector<double> image_std = {0.5, 0.5, 0.5};   ///< per RGB channel; a scalar is broadcast
   bool do_convert_rgb = false;                       ///< null reads as false, as in transformers
@@ -312,29 +314,29 @@ struct ImageProcessorConfig {
 /// frame_length, hop_length and fft_length are derived from the millisecond fields exactly as its
 /// __init__ does; the sample counts stored in the JSON are ignored, as transformers ignores them.
 struct AudioFeatureConfig {
-  int64_t feature_size = 128;     ///< mel bins
-  int64_t sampling_rate = 16000;  ///< expected input rate, Hz
-  double padding_value = 0.0;     ///< sample value used for padding
-  bool return_attention_mask = true;
-  double frame_length_ms = 32.0;  ///< analysis window, ms
-  double hop_length_ms = 10.0;    ///< frame step, ms
+  int64_t feature_size = 128;         ///< mel bins
+  int64_t sampling_rate = 16000;      ///< expected input rate, Hz
+  double padding_value = 0.0;         ///< sample value used for padding
+  bool return_attention_mask = true;  ///< gemma returns the mask regardless
+  double frame_length_ms = 32.0;      ///< analysis window, ms
+  double hop_length_ms = 10.0;        ///< frame step, ms
   int64_t frame_length = 512;  ///< derived: round-half-even(sampling_rate * frame_length_ms / 1000)
   int64_t hop_length = 160;    ///< derived: round-half-even(sampling_rate * hop_length_ms / 1000)
   int64_t fft_length = 1024;   ///< derived: next power of two >= frame_length, x2 if fft_overdrive
-  double min_frequency = 125.0;   ///< lowest mel filter edge, Hz
-  double max_frequency = 7600.0;  ///< highest mel filter edge, Hz
-  double preemphasis = 0.97;      ///< pre-emphasis coefficient; 0 disables
-  bool preemphasis_htk_flavor = true;
-  bool fft_overdrive = true;
+  double min_frequency = 125.0;                     ///< lowest mel filter edge, Hz
+  double max_frequency = 7600.0;                    ///< highest mel filter edge, Hz
+  double preemphasis = 0.97;                        ///< pre-emphasis coefficient; 0 disables
+  bool preemphasis_htk_flavor = true;               ///< HTK-style pre-emphasis of the first sample
+  bool fft_overdrive = true;                        ///< double the FFT length
   double dither = 0.0;                              ///< std-dev of added Gaussian noise; 0 disables
   double input_scale_factor = 1.0;                  ///< waveform multiplier
   double mel_floor = 1e-5;                          ///< floor before the log
   std::optional<std::vector<double>> per_bin_mean;  ///< length feature_size; subtracted
   std::optional<std::vector<double>> per_bin_stddev;  ///< length feature_size; divided by
   // Call defaults of Gemma3nAudioFeatureExtractor.__call__ (read if a file carries them).
-  std::string padding = "longest";  ///< "longest", "max_length" or "do_not_pad"
-  int64_t max_length = 480000;      ///< samples kept when truncating (30 s)
-  bool truncation = true;
+  std::string padding = "longest";     ///< "longest", "max_length" or "do_not_pad"
+  int64_t max_length = 480000;         ///< samples kept when truncating (30 s)
+  bool truncation = true;              ///< cut clips to max_length samples
   int64_t pad_to_multiple_of = 128;    ///< padded length is a multiple of this, in samples
   std::string feature_extractor_type;  ///< e.g. "Gemma3nAudioFeatureExtractor"; empty if absent
 
@@ -358,10 +360,10 @@ struct ProcessorConfig {
 
 /// One entry of added_tokens_decoder (tokenizers' AddedToken).
 struct AddedToken {
-  std::string content;
-  bool special = false;
-  bool lstrip = false;
-  bool rstrip = false;
+  std::string content;     ///< the token's text, e.g. "<start_of_turn>"
+  bool special = false;    ///< dropped by decode(..., skip_special_tokens=true)
+  bool lstrip = false;     ///< swallows whitespace on its left when matched
+  bool rstrip = false;     ///< swallows whitespace on its right when matched
   bool normalized = true;  ///< missing: !special, as in tokenizers
   bool single_word = false;
 
@@ -371,13 +373,13 @@ struct AddedToken {
 /// tokenizer_config.json merged with special_tokens_map.json (whose entries win, as in
 /// transformers). Defaults are GemmaTokenizer[Fast]'s.
 struct TokenizerConfig {
-  bool add_bos_token = true;
-  bool add_eos_token = false;
+  bool add_bos_token = true;   ///< encode(..., add_special_tokens=true) prepends BOS
+  bool add_eos_token = false;  ///< encode(..., add_special_tokens=true) appends EOS
   // Special tokens: a string or an AddedToken object {"content": ...} in the JSON; empty for null.
-  std::string bos_token = "<bos>";
-  std::string eos_token = "<eos>";
-  std::string pad_token = "<pad>";
-  std::string unk_token = "<unk>";
+  std::string bos_token = "<bos>";    ///< begins every prompt (the chat template writes it)
+  std::string eos_token = "<eos>";    ///< ends a sequence
+  std::string pad_token = "<pad>";    ///< fills left padding
+  std::string unk_token = "<unk>";    ///< the unknown token
   std::string mask_token = "<mask>";  ///< GemmaTokenizer's default
   /// Token id -> token, from added_tokens_decoder.
   std::map<int64_t, AddedToken> added_tokens;
@@ -445,12 +447,12 @@ GEMMA_API TokenizerConfig load_tokenizer_config(const std::filesystem::path& mod
 
 /// Everything a model directory configures.
 struct ModelFiles {
-  ModelConfig model;
-  GenerationDefaults generation;
-  ImageProcessorConfig image;
-  AudioFeatureConfig audio;
-  ProcessorConfig processor;
-  TokenizerConfig tokenizer;
+  ModelConfig model;              ///< config.json
+  GenerationDefaults generation;  ///< generation_config.json
+  ImageProcessorConfig image;     ///< see load_image_processor_config
+  AudioFeatureConfig audio;       ///< see load_audio_feature_config
+  ProcessorConfig processor;      ///< processor_config.json
+  TokenizerConfig tokenizer;      ///< tokenizer_config.json + special_tokens_map.json
   /// chat_template.jinja if present, else chat_template.json's "chat_template", else
   /// tokenizer.chat_template (the precedence of transformers' processors).
   std::string chat_template;

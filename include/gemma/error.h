@@ -22,17 +22,26 @@ enum class ErrorCode : int {
   kInternal = 8,         ///< a broken invariant: a bug in gemma
 };
 
-/// "invalid_argument", "io", ...: the tag used in messages.
+/// "invalid_argument", "io", "config", "weights", "processor", "generation", "unsupported",
+/// "internal" ("unknown" for a value outside the enum): the tag used in messages. The view points
+/// at static storage.
 GEMMA_API std::string_view error_category(ErrorCode code) noexcept;
 
+/// Base of every exception gemma throws on purpose; catch it to handle them all, a subclass (one
+/// per ErrorCode) to handle one category, or switch on code().
 class GEMMA_API Error : public std::runtime_error {
  public:
   /// `message` is the bare text; what() is "[gemma.<category>] <message>".
   Error(ErrorCode code, const std::string& message);
+  /// The category; stable across versions (see ErrorCode).
   ErrorCode code() const noexcept { return code_; }
+  /// The bare text, without the "[gemma.<category>] " tag, e.g. to wrap it with more context.
+  /// The view lives as long as the exception.
+  std::string_view message() const noexcept { return std::string_view(what()).substr(prefix_); }
 
  private:
   ErrorCode code_;
+  std::size_t prefix_;
 };
 
 #define GEMMA_DEFINE_ERROR(Name, Code)                                   \
@@ -41,6 +50,9 @@ class GEMMA_API Error : public std::runtime_error {
     explicit Name(const std::string& message) : Error(Code, message) {} \
   }
 
+/// One subclass per ErrorCode: InvalidArgumentError (kInvalidArgument), IoError (kIo), ConfigError
+/// (kConfig), WeightError (kWeights), ProcessorError (kProcessor), GenerationError (kGeneration),
+/// UnsupportedError (kUnsupported), InternalError (kInternal).
 GEMMA_DEFINE_ERROR(InvalidArgumentError, ErrorCode::kInvalidArgument);
 GEMMA_DEFINE_ERROR(IoError, ErrorCode::kIo);
 GEMMA_DEFINE_ERROR(ConfigError, ErrorCode::kConfig);

@@ -11,23 +11,31 @@
 
 namespace gemma {
 
+/// A plain value; designated initialisers read like generate() kwargs:
+/// `{.max_new_tokens = 128, .do_sample = true, .temperature = 0.7, .top_p = 0.9}`.
+/// Setting temperature, top_k, top_p or min_p does not turn sampling on: do_sample does (as in
+/// transformers; Gemma 3n IT checkpoints sample by default).
 struct GenerationConfig {
   /// Default: generation_config's max_new_tokens, else its max_length minus the prompt length.
   std::optional<int64_t> max_new_tokens = {};
-  std::optional<bool> do_sample = {};  ///< false: greedy (argmax)
-  std::optional<double> temperature = {};
-  std::optional<int64_t> top_k = {};  ///< 0 disables
-  std::optional<double> top_p = {};   ///< 1.0 disables
-  std::optional<double> min_p = {};
+  std::optional<bool> do_sample = {};      ///< false: greedy (argmax)
+  std::optional<double> temperature = {};  ///< logits divisor when sampling; > 0
+  std::optional<int64_t> top_k = {};       ///< 0 disables
+  std::optional<double> top_p = {};        ///< 1.0 disables
+  std::optional<double> min_p = {};  ///< in [0, 1]: drop tokens below min_p × the top probability
   std::optional<double> repetition_penalty = {};  ///< 1.0 disables; > 1 discourages repeats
-  std::optional<uint64_t> seed = {};  ///< same seed, same prompt, same device → same output
+  /// Same seed, same prompt, same device → same output (sampling draws on the CPU with torch's
+  /// generator: transformers' tokens on the CPU after torch.manual_seed). Unset: a fresh random
+  /// seed per call.
+  std::optional<uint64_t> seed = {};
   /// Token ids that end a sequence; default: generation_config's eos_token_id (Gemma 3n: <eos> and
   /// <end_of_turn>).
   std::optional<std::vector<int64_t>> eos_token_ids = {};
   std::vector<std::string> stop_strings = {};  ///< generation ends once the new text contains one
 };
 
-/// A GenerationConfig with every value decided.
+/// A GenerationConfig with every value decided (what generate() runs with); fields mean what the
+/// GenerationConfig fields of the same name mean.
 struct ResolvedGeneration {
   int64_t max_new_tokens = 20;
   bool do_sample = false;
@@ -38,7 +46,7 @@ struct ResolvedGeneration {
   double repetition_penalty = 1.0;
   std::optional<uint64_t> seed;
   std::vector<int64_t> eos_token_ids;
-  int64_t pad_token_id = 0;
+  int64_t pad_token_id = 0;  ///< fills finished rows: generation_config's, else the first EOS id
   std::vector<std::string> stop_strings;
 };
 

@@ -58,7 +58,8 @@ class GEMMA_API ImageProcessor {
   /// tensors, and 1 (LANCZOS), whose result in transformers depends on the torchvision version.
   explicit ImageProcessor(ImageProcessorConfig config);
 
-  /// The image-processor settings of `model_dir` (see load_image_processor_config).
+  /// The image-processor settings of the local directory `model_dir` (see
+  /// load_image_processor_config).
   static ImageProcessor from_pretrained(const std::filesystem::path& model_dir);
 
   const ImageProcessorConfig& config() const { return config_; }

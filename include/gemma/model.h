@@ -20,10 +20,12 @@ namespace gemma {
 
 class Tokenizer;
 
-/// Receives each row's reply as UTF-8-complete text pieces (special tokens skipped), in order;
-/// returning false ends that row.
+/// Receives each row's reply as UTF-8-complete text pieces (special tokens skipped), in order, on
+/// the thread that runs generate(); returning false ends that row.
 using TextCallback = std::function<bool(int64_t row, std::string_view text)>;
 
+/// How Model::from_pretrained places the weights; transformers' from_pretrained(torch_dtype=...,
+/// device_map=...) arguments.
 struct ModelOptions {
   std::string device = "cpu";  ///< "cpu", "cuda" or "cuda:N"
   std::string dtype =
@@ -37,21 +39,27 @@ struct ModelOptions {
   HubOptions hub = {};
 };
 
-/// A loaded model. Copies share the weights; forward and generate are const and may run from
-/// several threads at once (each call owns its KV cache).
+/// A loaded model. Copies are cheap and share the weights, which live as long as any copy;
+/// forward and generate are const and may run from several threads at once (each call owns its
+/// KV cache). Input tensors may be on any device: they are moved to device().
 class GEMMA_API Model {
  public:
   /// Reads config.json, generation_config.json and the safetensors checkpoint (one file or shards)
   /// of `model_dir`: a local directory, or a hub id ("google/gemma-3n-E2B-it") found in the
-  /// Hugging Face cache or downloaded into it (resolve_model()). On the CPU with the checkpoint's dtype the weights are views on the mapped
-  /// files (no copy). Throws ConfigError / WeightError / IoError naming the file, or
-  /// InvalidArgumentError for an unknown device or dtype, UnsupportedError when CUDA is absent.
+  /// Hugging Face cache or downloaded into it (resolve_model()). On the CPU with the checkpoint's
+  /// dtype the weights are views on the mapped files (no copy). Throws ConfigError / WeightError /
+  /// IoError naming the file, or InvalidArgumentError for an unknown device or dtype,
+  /// UnsupportedError when CUDA is absent.
   static Model from_pretrained(const std::filesystem::path& model_dir,
                                const ModelOptions& options = {});
 
+  /// config.json as parsed.
   const ModelConfig& config() const;
+  /// generation_config.json: what every unset GenerationConfig field falls back to.
   const GenerationDefaults& generation_defaults() const;
+  /// Where the weights live and the forward runs.
   at::Device device() const;
+  /// at::kFloat or at::kBFloat16: the weights' and activations' dtype.
   at::ScalarType dtype() const;
 
   /// Logits [B, T, vocab] (soft-capped, model dtype) for left-padded `input_ids` [B, T] with

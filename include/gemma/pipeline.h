@@ -24,10 +24,12 @@
 
 namespace gemma {
 
+/// How pipeline() loads the model; transformers' pipeline(device=..., torch_dtype=...) arguments.
 struct PipelineOptions {
   std::string device = "cpu";     ///< "cpu", "cuda" or "cuda:N"
   std::string dtype = "float32";  ///< "float32" or "bfloat16"
-  /// Conversations generated together in one batch (one forward per step for the batch).
+  /// Conversations generated together in one batch (one forward per step for the batch) by the
+  /// list overload of operator(); values below 1 count as 1.
   int64_t batch_size = 8;
   /// Load the vision / audio towers; default: yes for "image-text-to-text", no for
   /// "text-generation" (a text-only user does not pay for them).
@@ -46,22 +48,30 @@ struct PipelineResult {
   std::vector<std::string> notices;  ///< from the processor, e.g. long audio split into clips
 };
 
-/// A loaded model + processor. Calls are const; one Pipeline may serve several threads.
+/// A loaded model + processor. Copies are cheap and share them (and the weights); calls are const
+/// and one Pipeline may serve several threads, each call generating on its own KV cache.
 class GEMMA_API Pipeline {
  public:
-  /// One conversation. `on_text` streams the reply as it is generated (return false to stop).
+  /// One conversation. `on_text` streams the reply as it is generated (return false to stop), on
+  /// the calling thread, with row 0. Throws what Processor::apply_chat_template and Model::generate
+  /// throw.
   PipelineResult operator()(const Conversation& conversation, const GenerationConfig& config = {},
                             const TextCallback& on_text = {}) const;
-  /// Several conversations, generated in batches of options.batch_size; results in input order.
+  /// Several conversations, generated in batches of options.batch_size (left-padded); results in
+  /// input order, each with the stats and notices of its batch.
   std::vector<PipelineResult> operator()(const std::vector<Conversation>& conversations,
                                          const GenerationConfig& config = {}) const;
 
   /// Pull-style streaming of one conversation's reply: generation runs on a background thread
-  /// while the caller iterates the pieces.
+  /// while the caller iterates the pieces. The stream copies `conversation` and `config` and keeps
+  /// the model alive, so it may outlive this Pipeline; errors are rethrown by TextStream::next().
   TextStream stream(const Conversation& conversation, const GenerationConfig& config = {}) const;
 
+  /// The loaded model and processor, for the lower tiers; valid while any copy of this Pipeline
+  /// lives.
   const Model& model() const;
   const Processor& processor() const;
+  /// "image-text-to-text" or "text-generation", as given to pipeline().
   const std::string& task() const;
 
  private:

@@ -20,7 +20,9 @@
 
 namespace gemma {
 
+/// How apply_chat_template() builds a prompt from a conversation.
 struct ChatTemplateOptions {
+  /// End the prompt with the opening of the model's turn ("<start_of_turn>model\n").
   bool add_generation_prompt = true;
   VideoOptions video;                      ///< frame sampling for video parts
   LongAudio long_audio = LongAudio::kSplit;  ///< clips longer than 30 s: split, truncate or error
@@ -28,12 +30,15 @@ struct ChatTemplateOptions {
 };
 
 /// Loaded from a model directory; immutable afterwards, so one Processor may serve several threads.
+/// Move-only; owns its tokenizer, chat template, image processor and feature extractor.
 class GEMMA_API Processor {
  public:
   /// Reads the tokenizer, chat template, preprocessor_config.json and processor_config.json of a
-  /// local directory or a hub id (resolve_model()).
+  /// local directory or a hub id (resolve_model()). Throws what Tokenizer::from_pretrained,
+  /// ChatTemplate::load and the config loaders throw, naming the file.
   static Processor from_pretrained(const std::filesystem::path& model, const HubOptions& hub = {});
 
+  /// Move-only.
   Processor(Processor&&) noexcept;
   Processor& operator=(Processor&&) noexcept;
   ~Processor();
@@ -47,16 +52,20 @@ class GEMMA_API Processor {
   /// likewise with <audio_soft_token>, tokenizes and left-pads the batch. Clips longer than the
   /// feature extractor's max_length (30 s) follow options.long_audio. Throws IoError /
   /// ProcessorError naming the input that cannot be loaded, InvalidArgumentError for malformed
-  /// messages.
+  /// messages. Runs on the CPU (URLs are fetched here); the tensors are CPU tensors, which
+  /// Model::forward / generate move to the model's device.
   BatchEncoding apply_chat_template(const Conversation& conversation,
                                     const ChatTemplateOptions& options = {}) const;
+  /// A batch: one row per conversation, left-padded to the longest; media of all rows in order.
+  /// InvalidArgumentError for an empty list.
   BatchEncoding apply_chat_template(const std::vector<Conversation>& conversations,
                                     const ChatTemplateOptions& options = {}) const;
 
-  /// batch_decode(sequences, skip_special_tokens).
+  /// batch_decode(sequences, skip_special_tokens): e.g. GenerateResult::tokens to text.
   std::vector<std::string> batch_decode(std::span<const std::vector<int64_t>> sequences,
                                         bool skip_special_tokens = true) const;
 
+  /// The parts, valid as long as this Processor (they are immutable and thread-safe too).
   const Tokenizer& tokenizer() const;
   const ImageProcessor& image_processor() const;
   const AudioFeatureExtractor& feature_extractor() const;

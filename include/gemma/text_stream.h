@@ -14,12 +14,16 @@
 
 namespace gemma {
 
+/// Move-only; owns the producer thread. One consumer: next() and the iterators are not for
+/// concurrent use, and a moved-from stream must not be read.
 class GEMMA_API TextStream {
  public:
   /// Receives text pieces; returning false asks the producer to stop.
   using Sink = std::function<bool(std::string_view piece)>;
-  /// Runs `producer(sink)` on a new thread. The producer calls the sink with every piece.
+  /// Runs `producer(sink)` on a new thread. The producer calls the sink with every piece; pieces
+  /// queue up without bound until next() takes them.
   explicit TextStream(std::function<void(const Sink&)> producer);
+  /// Moves the running stream; the moved-from object is empty.
   TextStream(TextStream&&) noexcept;
   TextStream& operator=(TextStream&&) noexcept;
   /// Stops the producer (its sink returns false from then on) and joins the thread.
@@ -29,7 +33,8 @@ class GEMMA_API TextStream {
   /// exception the producer threw is rethrown here, after the pieces before it.
   std::optional<std::string> next();
 
-  /// Input iterator over the pieces, for range-for.
+  /// Input iterator over the pieces, for range-for; each ++ blocks as next() does, and the
+  /// iteration rethrows what next() rethrows.
   class iterator {
    public:
     using iterator_category = std::input_iterator_tag;
@@ -49,11 +54,13 @@ class GEMMA_API TextStream {
     TextStream* stream_ = nullptr;
     std::optional<std::string> piece_;
   };
+  /// Starts the iteration (blocks for the first piece); call once.
   iterator begin() { return iterator(this); }
   std::default_sentinel_t end() { return {}; }
 
  private:
   struct State;
+  void stop() noexcept;  // cancels the producer and joins its thread
   std::unique_ptr<State> state_;
 };
 

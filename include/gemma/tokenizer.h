@@ -34,6 +34,7 @@ class GEMMA_API Tokenizer {
   /// byte fallback), each naming the file.
   static Tokenizer from_pretrained(const std::filesystem::path& model_dir);
 
+  /// Copies share the loaded model.
   Tokenizer(const Tokenizer&);
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(const Tokenizer&);
@@ -70,6 +71,7 @@ class GEMMA_API Tokenizer {
   /// Whether decode(..., skip_special_tokens=true) drops this id.
   bool is_special(int64_t id) const;
 
+  /// Ids of the config's bos/eos/pad/unk tokens; nullopt when the config names none.
   std::optional<int64_t> bos_token_id() const;
   std::optional<int64_t> eos_token_id() const;
   std::optional<int64_t> pad_token_id() const;

@@ -16,8 +16,11 @@ void require(bool ok, const std::string& problem) {
 ResolvedGeneration resolve_generation(const GenerationConfig& call,
                                       const GenerationDefaults& defaults, int64_t prompt_tokens) {
   ResolvedGeneration r;
-  r.max_new_tokens = call.max_new_tokens.value_or(
-      defaults.max_new_tokens.value_or(defaults.max_length - prompt_tokens));
+  // transformers' _prepare_generated_length: max_new_tokens wins; else generation_config's
+  // max_length counts the prompt; with no max_length at all, 20 new tokens.
+  constexpr int64_t kDefaultNewTokens = 20;
+  r.max_new_tokens = call.max_new_tokens.value_or(defaults.max_new_tokens.value_or(
+      defaults.max_length ? *defaults.max_length - prompt_tokens : kDefaultNewTokens));
   r.do_sample = call.do_sample.value_or(defaults.do_sample);
   r.temperature = call.temperature.value_or(defaults.temperature);
   r.top_k = call.top_k.value_or(defaults.top_k);
@@ -33,7 +36,7 @@ ResolvedGeneration resolve_generation(const GenerationConfig& call,
   require(
       r.max_new_tokens > 0,
       fmt::format("max_new_tokens must be positive, got {} (prompt of {} tokens, max_length {})",
-                  r.max_new_tokens, prompt_tokens, defaults.max_length));
+                  r.max_new_tokens, prompt_tokens, defaults.max_length.value_or(0)));
   require(r.repetition_penalty > 0,
           fmt::format("repetition_penalty must be > 0, got {}", r.repetition_penalty));
   if (r.do_sample) {

@@ -43,9 +43,18 @@ TextStream::TextStream(std::function<void(const Sink&)> producer)
 }
 
 TextStream::TextStream(TextStream&&) noexcept = default;
-TextStream& TextStream::operator=(TextStream&&) noexcept = default;
 
-TextStream::~TextStream() {
+TextStream& TextStream::operator=(TextStream&& other) noexcept {
+  if (this != &other) {
+    stop();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+TextStream::~TextStream() { stop(); }
+
+void TextStream::stop() noexcept {
   if (!state_) return;
   {
     std::lock_guard lock(state_->mutex);

@@ -325,7 +325,7 @@ ModelConfig read_model_config(const JsonObject& root) {
 
 GenerationDefaults read_generation_defaults(const JsonObject& o) {
   GenerationDefaults g;
-  g.max_length = o.get_int("max_length", g.max_length);
+  g.max_length = o.get_nullable_int("max_length", g.max_length);
   g.max_new_tokens = o.get_nullable_int("max_new_tokens", g.max_new_tokens);
   g.do_sample = o.get_bool("do_sample", g.do_sample);
   g.temperature = o.get_double("temperature", g.temperature);
@@ -839,7 +839,7 @@ void ModelConfig::validate(std::string_view source) const {
 
 void GenerationDefaults::validate(std::string_view source) const {
   const Checker check(source, "");
-  check.positive("max_length", max_length);
+  if (max_length) check.positive("max_length", *max_length);
   if (max_new_tokens) check.positive("max_new_tokens", *max_new_tokens);
   check.non_negative("temperature", temperature);
   check.non_negative("top_k", top_k);

@@ -111,7 +111,7 @@ MediaBytes read_local(const fs::path& path, std::string_view kind, std::size_t m
   try {
     media.bytes = util::read_file(path);
   } catch (const IoError& e) {
-    throw IoError(fmt::format("{} file: {}", kind, e.what()));
+    throw IoError(fmt::format("{} file: {}", kind, e.message()));
   }
   return media;
 }

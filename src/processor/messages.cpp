@@ -50,6 +50,7 @@ Message string_message(std::string role, std::string content) {
 }  // namespace
 
 Message system(std::string text) { return string_message("system", std::move(text)); }
+Message system(const char* text) { return string_message("system", text); }
 Message user(std::string text) { return string_message("user", std::move(text)); }
 Message assistant(std::string text) { return string_message("assistant", std::move(text)); }
 Message user(std::vector<ContentPart> parts) { return Message{"user", std::move(parts), false}; }

@@ -59,7 +59,12 @@ void Processor::Impl::add_audio(const ContentPart& part, const ChatTemplateOptio
                                                 rate, options.audio_load)
                            : load_audio(part.source, rate, options.audio_load);
   const int64_t limit = feature_extractor.config().max_length;
-  auto clips = split_long_audio(audio, limit, options.long_audio);
+  std::vector<Audio> clips;
+  try {
+    clips = split_long_audio(audio, limit, options.long_audio);
+  } catch (const ProcessorError& e) {
+    throw ProcessorError(fmt::format("{}: {}", describe(part, "audio"), e.message()));
+  }
   if (static_cast<int64_t>(audio.samples.size()) > limit) {
     notices.push_back(
         options.long_audio == LongAudio::kSplit

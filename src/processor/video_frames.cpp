@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <opencv2/videoio.hpp>
 #include <string>
 
@@ -71,6 +72,28 @@ class TempFile {
   std::string path_;
 };
 
+// FFmpeg's image2 and tty demuxers open still images and text files as one-frame "videos"; the
+// first bytes tell them apart from video containers.
+void refuse_non_video(const std::string& path, std::string_view name) {
+  std::string head(512, '\0');
+  std::ifstream in(path, std::ios::binary);
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  const std::string_view h(head);
+  const bool image = h.starts_with("\x89PNG") || h.starts_with("\xFF\xD8\xFF") ||
+                     h.starts_with("GIF8") || h.starts_with("BM") ||
+                     (h.starts_with("RIFF") && h.substr(8, 4) == "WEBP");
+  if (image) {
+    throw ProcessorError(
+        fmt::format("{}: an image, not a video (pass it as an image part instead)", name));
+  }
+  const bool text = !h.empty() && std::all_of(h.begin(), h.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 || c == '\n' || c == '\r' || c == '\t';
+  });
+  if (text) throw ProcessorError(fmt::format("{}: text, not a video", name));
+}
+
 // FFmpeg only: CAP_ANY would also accept a still image as a one-frame "video".
 cv::VideoCapture open_video(const std::string& path, std::string_view name) {
   cv::VideoCapture capture;
@@ -117,6 +140,7 @@ Pass read_frames(const std::string& path, std::string_view name,
 
 std::vector<Image> sample_frames(const std::string& path, std::string_view name,
                                  const VideoOptions& options) {
+  refuse_non_video(path, name);
   double fps = 0;
   int64_t total = 0;
   {

@@ -17,6 +17,8 @@ std::string_view error_category(ErrorCode code) noexcept {
 }
 
 Error::Error(ErrorCode code, const std::string& message)
-    : std::runtime_error("[gemma." + std::string(error_category(code)) + "] " + message), code_(code) {}
+    : std::runtime_error("[gemma." + std::string(error_category(code)) + "] " + message),
+      code_(code),
+      prefix_(std::string_view(what()).size() - message.size()) {}
 
 }  // namespace gemma

@@ -124,7 +124,12 @@ TEST_CASE("impossible generation settings are refused by name", "[unit][generati
                   gemma::InvalidArgumentError);
   CHECK_THROWS_WITH(gemma::resolve_generation({.do_sample = true, .top_p = 1.5}, defaults, 5),
                     Catch::Contains("top_p"));
-  CHECK_THROWS_WITH(gemma::resolve_generation({}, defaults, 25), Catch::Contains("max_new_tokens"));
+  // Without max_length in generation_config.json transformers makes 20 new tokens; with one, the
+  // prompt counts against it.
+  CHECK(gemma::resolve_generation({}, gemma::GenerationDefaults{}, 25).max_new_tokens == 20);
+  auto limited = defaults;
+  limited.max_length = 20;
+  CHECK_THROWS_WITH(gemma::resolve_generation({}, limited, 25), Catch::Contains("max_new_tokens"));
 }
 
 TEST_CASE("the public Model streams UTF-8 text that adds up to the decoded reply",

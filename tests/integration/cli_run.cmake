@@ -22,3 +22,42 @@ add_test(NAME cli.run_rejects_overlong_prompt
   COMMAND gemma_cli run --model ${_model} --prompt "Hello" --max-new-tokens 100000)
 set_tests_properties(cli.run_rejects_overlong_prompt PROPERTIES LABELS integration
   PASS_REGULAR_EXPRESSION "\\[gemma.generation\\] prompt of [0-9]+ tokens plus max_new_tokens 100000")
+
+# Images, audio and video on the command line: the processor expands the placeholders, the towers
+# run, and greedy decoding gives transformers' continuation (model_d_image / model_e_audio goldens).
+set(_data ${PROJECT_SOURCE_DIR}/tests/data)
+add_test(NAME cli.run_image_matches_transformers
+  COMMAND gemma_cli run --model ${_model} --image ${_data}/images/rgb_landscape_256x160.png
+          --prompt "What do you see?" --greedy --max-new-tokens 40 --json)
+set_tests_properties(cli.run_image_matches_transformers PROPERTIES LABELS integration
+  PASS_REGULAR_EXPRESSION "\"token_ids\":\\[449,506,393,170,53,59,221,448,341,124,341,250,221,158,152,479,369,401,443,35,499,65,264,218,255,247,147,77,242,237,118,498,470,118,83,101,223,227,342,101\\]")
+
+add_test(NAME cli.run_audio_matches_transformers
+  COMMAND gemma_cli run --model ${_model} --audio ${_data}/audio/sine440_1s_16k_mono.wav
+          --prompt "Transcribe this audio." --greedy --max-new-tokens 40 --json)
+set_tests_properties(cli.run_audio_matches_transformers PROPERTIES LABELS integration
+  PASS_REGULAR_EXPRESSION "\"token_ids\":\\[504,118,124,152,264,17,499,213,211,175,62,101,241,378,363,505,73,110,156,400,394,24,162,381,468,208,337,467,399,27,47,331,152,440,332,236,342,208,245,443\\]")
+
+# 2 s of video at 1 frame per second: 2 frames, i.e. 2 × 16 image soft tokens in the prompt.
+add_test(NAME cli.run_video
+  COMMAND gemma_cli run --model ${_model} --video ${_data}/video/counter_20frames_10fps.avi
+          --prompt "What happens in this video?" --greedy --max-new-tokens 8 --json)
+set_tests_properties(cli.run_video PROPERTIES LABELS integration
+  PASS_REGULAR_EXPRESSION "\"prompt_tokens\":[0-9]+")
+
+# 45 s of audio: split into a 30 s and a 15 s clip, with a notice; or refused on request.
+add_test(NAME cli.run_long_audio_is_split
+  COMMAND gemma_cli run --model ${_model} --audio ${_data}/audio/long_45s_16k_mono.flac
+          --prompt "Transcribe this audio." --greedy --max-new-tokens 4)
+set_tests_properties(cli.run_long_audio_is_split PROPERTIES LABELS integration
+  PASS_REGULAR_EXPRESSION "notice: audio '[^']*long_45s_16k_mono.flac' \\(45.0 s\\) is longer than 30 s: split into 2 clips")
+add_test(NAME cli.run_long_audio_error
+  COMMAND gemma_cli run --model ${_model} --audio ${_data}/audio/long_45s_16k_mono.flac
+          --prompt "Transcribe this audio." --long-audio error)
+set_tests_properties(cli.run_long_audio_error PROPERTIES LABELS integration
+  PASS_REGULAR_EXPRESSION "\\[gemma.processor\\] audio [^ ]*long_45s_16k_mono.flac[^:]*: audio of 45 s")
+
+add_test(NAME cli.run_rejects_corrupt_image
+  COMMAND gemma_cli run --model ${_model} --image ${_data}/images/bad/truncated.png --prompt "Hi")
+set_tests_properties(cli.run_rejects_corrupt_image PROPERTIES LABELS integration
+  PASS_REGULAR_EXPRESSION "truncated.png")

@@ -643,14 +643,14 @@ TEST_CASE("generation_config.json", "[unit][config]") {
     CHECK(g.bos_token_id == 2);
     CHECK(g.pad_token_id == 0);
     CHECK(g.cache_implementation == "hybrid");
-    CHECK(g.max_length == 20);
+    CHECK_FALSE(g.max_length.has_value());
     CHECK_FALSE(g.max_new_tokens.has_value());
     CHECK_FALSE(g.min_p.has_value());
   }
   SECTION("transformers' GenerationConfig defaults") {
     const auto g = gemma::parse_generation_defaults("{}", "generation_config.json");
     CHECK(g == gemma::GenerationDefaults{});
-    CHECK((g.max_length == 20 && !g.do_sample && g.temperature == 1.0 && g.top_k == 50));
+    CHECK((!g.max_length && !g.do_sample && g.temperature == 1.0 && g.top_k == 50));
     CHECK((g.top_p == 1.0 && g.repetition_penalty == 1.0 && g.eos_token_id.empty()));
   }
   SECTION("eos as an int, top_k null disables top-k") {

@@ -6,6 +6,8 @@ TEST_CASE("errors carry a code and a category-tagged message", "[unit][error]") 
   const gemma::WeightError e("model.safetensors: tensor 'x': unknown dtype 'F12'");
   CHECK(e.code() == gemma::ErrorCode::kWeights);
   CHECK(std::string(e.what()) == "[gemma.weights] model.safetensors: tensor 'x': unknown dtype 'F12'");
+  CHECK(e.message() == "model.safetensors: tensor 'x': unknown dtype 'F12'");
+  CHECK(gemma::IoError("").message().empty());
 
   // Every subclass is catchable as gemma::Error and as std::runtime_error.
   CHECK_THROWS_AS(throw gemma::ConfigError("x"), gemma::Error);

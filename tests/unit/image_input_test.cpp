@@ -403,6 +403,10 @@ TEST_CASE("bad video input throws gemma errors naming the input", "[unit][video]
   const auto text = (dir / "not_a_video.mp4").string();
   std::ofstream(text) << "not a video\n";
   require_throws<gemma::ProcessorError>([&] { gemma::load_video_frames(text); }, text);
+  // FFmpeg would open a still image (image2 demuxer) as a one-frame video.
+  const auto still = (gemma::test::data_dir() / "images" / "palette_200x120.png").string();
+  require_throws<gemma::ProcessorError>([&] { gemma::load_video_frames(still); },
+                                        "an image, not a video");
   require_throws<gemma::IoError>([&] { gemma::load_video_frames((dir / "missing.mp4").string()); },
                                  "missing.mp4");
   require_throws<gemma::IoError>([] { gemma::load_video_frames("http://127.0.0.1:9/v.mp4"); },

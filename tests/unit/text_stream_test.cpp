@@ -52,3 +52,15 @@ TEST_CASE("Destroying a TextStream early stops the producer", "[text_stream]") {
   CHECK(refused);
   CHECK(produced < 1'000'000);
 }
+
+TEST_CASE("Assigning over a running TextStream stops the old producer first", "[text_stream]") {
+  auto endless = [](const TextStream::Sink& sink) {
+    while (sink("x")) {
+    }
+  };
+  TextStream stream(endless);
+  CHECK(stream.next().has_value());
+  stream = TextStream([](const TextStream::Sink& sink) { sink("new"); });
+  CHECK(stream.next() == std::optional<std::string>("new"));
+  CHECK_FALSE(stream.next().has_value());
+}
