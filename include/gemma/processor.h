@@ -27,6 +27,12 @@ struct ChatTemplateOptions {
   VideoOptions video;                      ///< frame sampling for video parts
   LongAudio long_audio = LongAudio::kSplit;  ///< clips longer than 30 s: split, truncate or error
   AudioLoadOptions audio_load;             ///< e.g. the longest audio accepted at all
+  /// How the clips of a batch are turned into features. false (transformers): all clips padded
+  /// to the longest, where a short clip gains frames (frame i is real if sample 160·i is) that it
+  /// would not have alone, so its reply can differ from running it alone. true: each clip's
+  /// features exactly as alone, zero-padded (masked) to the longest, so batching never changes a
+  /// row's reply; Pipeline uses this.
+  bool audio_features_per_clip = false;
 };
 
 /// Loaded from a model directory; immutable afterwards, so one Processor may serve several threads.

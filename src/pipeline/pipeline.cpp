@@ -22,8 +22,11 @@ struct Pipeline::Impl {
 std::vector<PipelineResult> Pipeline::Impl::run(std::span<const Conversation> batch,
                                                 const GenerationConfig& config,
                                                 const TextCallback& on_text) const {
+  // A row's reply must not depend on the rows batched with it.
+  auto chat = options.chat;
+  chat.audio_features_per_clip = true;
   const auto inputs = processor.apply_chat_template(
-      std::vector<Conversation>(batch.begin(), batch.end()), options.chat);
+      std::vector<Conversation>(batch.begin(), batch.end()), chat);
   const auto& tokenizer = processor.tokenizer();
   const auto generated = on_text ? model.generate(inputs, config, tokenizer, on_text)
                                  : model.generate(inputs, config, {}, &tokenizer);

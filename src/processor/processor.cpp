@@ -49,7 +49,31 @@ struct Processor::Impl {
   void add_audio(const ContentPart& part, const ChatTemplateOptions& options, Prepared& out,
                  Message& message, std::vector<std::string>& notices) const;
   std::string expand(const std::string& rendered, size_t images, size_t clips) const;
+  AudioFeatures features_per_clip(const std::vector<Audio>& clips) const;
 };
+
+// Each clip's features as extract() gives them alone; frames past a clip's end are zeros (what the
+// tower's convolutions pad with) and masked, so the tower sees every clip as it would alone.
+AudioFeatures Processor::Impl::features_per_clip(const std::vector<Audio>& clips) const {
+  std::vector<AudioFeatures> each;
+  int64_t frames = 0;
+  for (const auto& clip : clips) {
+    each.push_back(feature_extractor.extract({clip}));
+    frames = std::max(frames, each.back().input_features.size(1));
+  }
+  const auto& first = each.front().input_features;
+  AudioFeatures out;
+  out.input_features = at::zeros({static_cast<int64_t>(clips.size()), frames, first.size(2)},
+                                 first.options());
+  out.input_features_mask =
+      at::zeros({static_cast<int64_t>(clips.size()), frames}, at::TensorOptions().dtype(at::kBool));
+  for (size_t i = 0; i < each.size(); ++i) {
+    const auto n = each[i].input_features.size(1);
+    out.input_features[i].narrow(0, 0, n).copy_(each[i].input_features[0]);
+    out.input_features_mask[i].narrow(0, 0, n).copy_(each[i].input_features_mask[0]);
+  }
+  return out;
+}
 
 void Processor::Impl::add_audio(const ContentPart& part, const ChatTemplateOptions& options,
                                 Prepared& out, Message& message,
@@ -228,7 +252,8 @@ BatchEncoding Processor::apply_chat_template(const std::vector<Conversation>& co
   }
   if (!images.empty()) batch.pixel_values = impl_->image_processor.preprocess(images);
   if (!clips.empty()) {
-    auto features = impl_->feature_extractor.extract(clips);
+    auto features = options.audio_features_per_clip ? impl_->features_per_clip(clips)
+                                                    : impl_->feature_extractor.extract(clips);
     batch.input_features = std::move(features.input_features);
     batch.input_features_mask = std::move(features.input_features_mask);
   }
