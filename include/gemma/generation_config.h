@@ -16,7 +16,8 @@ namespace gemma {
 /// Setting temperature, top_k, top_p or min_p does not turn sampling on: do_sample does (as in
 /// transformers; Gemma 3n IT checkpoints sample by default).
 struct GenerationConfig {
-  /// Default: generation_config's max_new_tokens, else its max_length minus the prompt length.
+  /// Default: generation_config's max_new_tokens, else its max_length minus the prompt length,
+  /// else (no max_length in generation_config.json) 20, as transformers.
   std::optional<int64_t> max_new_tokens = {};
   std::optional<bool> do_sample = {};      ///< false: greedy (argmax)
   std::optional<double> temperature = {};  ///< logits divisor when sampling; > 0
