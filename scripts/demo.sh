@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds the `gemma` CLI and chats with the bundled tiny model
-# (random weights: its reply is nonsense, but every code path is real).
+# The main job: installs what is missing, builds the `gemma` CLI, chats with the bundled tiny model and
+# asks it about an image (random weights: its replies are nonsense, but every code path is real).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/env.sh"
@@ -12,3 +12,7 @@ echo
 echo '$ gemma run --model models/tiny-gemma3n --prompt "Write a short poem about the sea." --max-new-tokens 32'
 ./build/tools/gemma run --model models/tiny-gemma3n --prompt "Write a short poem about the sea." \
   --max-new-tokens 32 "$@"
+echo
+echo '$ gemma run --model models/tiny-gemma3n --image tests/data/images/rgb_landscape_256x160.png --prompt "Describe this image." --max-new-tokens 32'
+./build/tools/gemma run --model models/tiny-gemma3n --image tests/data/images/rgb_landscape_256x160.png \
+  --prompt "Describe this image." --max-new-tokens 32 "$@"
