@@ -19,6 +19,7 @@
 
 using gemma::test::load_golden;
 using gemma::test::max_abs_diff;
+using gemma::test::repo_path;
 
 namespace {
 
@@ -36,20 +37,9 @@ double waveform_tolerance(const std::string& file) {
   return extension == ".ogg" || extension == ".mp3" ? 1e-6 : 0.0;
 }
 
-std::filesystem::path repo_path(const std::string& relative) {
-  return gemma::test::data_dir().parent_path().parent_path() / relative;
-}
-
 // MANIFEST's `inputs` of processor_audio.safetensors: clip name -> description.
 const nlohmann::json& manifest_inputs() {
-  static const nlohmann::json inputs = [] {
-    std::ifstream in(gemma::test::data_dir() / "golden" / "MANIFEST.json");
-    const auto manifest = nlohmann::json::parse(in);
-    for (const auto& entry : manifest.at("files")) {
-      if (entry.at("file").get<std::string>().ends_with(kGoldenFile)) return entry.at("inputs");
-    }
-    throw std::runtime_error("MANIFEST.json lists no processor_audio.safetensors");
-  }();
+  static const nlohmann::json inputs = gemma::test::manifest_entry(kGoldenFile).at("inputs");
   return inputs;
 }
 

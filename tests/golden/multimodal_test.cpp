@@ -1,9 +1,6 @@
 // The whole model on image and audio prompts against transformers 5.23: the towers' features
 // merged at the placeholder tokens, logits, greedy continuations (tests/data/golden/model_*.safetensors)
 // and the processor producing those inputs from the conversations themselves.
-#include <fstream>
-#include <nlohmann/json.hpp>
-
 #include "gemma/processor.h"
 #include "generation/generate.h"
 #include "model/loader.h"
@@ -16,16 +13,6 @@ using gemma::test::max_abs_diff;
 using gemma::test::tiny_model;
 
 namespace {
-
-nlohmann::json manifest_entry(const std::string& file) {
-  std::ifstream in(gemma::test::data_dir() / "golden" / "MANIFEST.json");
-  const auto manifest = nlohmann::json::parse(in);
-  for (const auto& entry : manifest["files"]) {
-    if (entry["file"] == "tests/data/golden/" + file) return entry;
-  }
-  FAIL("no MANIFEST entry for " << file);
-  return {};
-}
 
 gemma::model::MultimodalInputs media(std::map<std::string, at::Tensor>& g) {
   return {g.count("pixel_values") ? g["pixel_values"] : at::Tensor(),
@@ -116,21 +103,13 @@ TEST_CASE("placeholders and media must match in number", "[golden][multimodal]")
 TEST_CASE("the processor turns the golden conversations into transformers' inputs",
           "[golden][multimodal][processor]") {
   const auto processor = gemma::Processor::from_pretrained(gemma::test::tiny_model_dir());
-  const auto root = gemma::test::data_dir().parent_path().parent_path();
   for (const std::string name : {"d_image", "e_audio", "f_image_audio", "i_two_images",
                                  "j_images_two_turns", "k_image_batch", "l_audio_batch",
                                  "m_mixed_batch"}) {
     DYNAMIC_SECTION(name) {
       auto g = load_golden("model_" + name + ".safetensors");
-      auto messages = manifest_entry("model_" + name + ".safetensors")["inputs"]["messages"];
-      // Repository-relative media paths, as the fixture script recorded them.
-      std::function<void(nlohmann::json&)> absolutise = [&](nlohmann::json& j) {
-        if (j.is_object() && j.contains("path")) j["path"] = (root / j["path"].get<std::string>()).string();
-        if (j.is_array() || j.is_object())
-          for (auto& child : j) absolutise(child);
-      };
-      absolutise(messages);
-      const auto batch = processor.apply_chat_template(gemma::parse_conversations(messages.dump()));
+      const auto batch = processor.apply_chat_template(
+          gemma::test::golden_conversations("model_" + name + ".safetensors"));
       CHECK(at::equal(batch.input_ids, g["input_ids"]));
       CHECK(at::equal(batch.attention_mask, g["attention_mask"]));
       if (g.count("pixel_values")) {

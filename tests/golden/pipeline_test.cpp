@@ -10,26 +10,13 @@
 #include "support/golden.h"
 #include "support/paths.h"
 
+using gemma::test::golden_conversations;
 using gemma::test::load_golden;
 using gemma::test::max_abs_diff;
+using gemma::test::repo_path;
+using gemma::test::with_absolute_paths;
 
 namespace {
-
-std::filesystem::path repo_root() { return gemma::test::data_dir().parent_path().parent_path(); }
-
-// Repository-relative media paths (as the fixture script records them) made absolute.
-nlohmann::json absolute_paths(nlohmann::json j) {
-  if (j.is_object() && j.contains("path"))
-    j["path"] = (repo_root() / j["path"].get<std::string>()).string();
-  if (j.is_array() || j.is_object())
-    for (auto& child : j) child = absolute_paths(child);
-  return j;
-}
-
-nlohmann::json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 const gemma::Pipeline& tiny_pipeline() {
   static const auto pipe =
@@ -42,16 +29,6 @@ gemma::GenerationConfig greedy(int64_t tokens) {
   config.max_new_tokens = tokens;
   config.do_sample = false;
   return config;
-}
-
-std::vector<gemma::Conversation> golden_conversations(const std::string& golden) {
-  const auto manifest = read_json(gemma::test::data_dir() / "golden" / "MANIFEST.json");
-  for (const auto& entry : manifest["files"]) {
-    if (entry["file"] == "tests/data/golden/" + golden)
-      return gemma::parse_conversations(absolute_paths(entry["inputs"]["messages"]).dump());
-  }
-  FAIL("no MANIFEST entry for " << golden);
-  return {};
 }
 
 // generated_ids rows as the goldens store them: up to the first EOS, then pad (0).
@@ -69,11 +46,12 @@ std::vector<int64_t> golden_row(const at::Tensor& ids, int64_t row) {
 
 TEST_CASE("pipeline(image-text-to-text) replies as transformers' pipeline does",
           "[golden][pipeline]") {
-  const auto golden = read_json(gemma::test::data_dir() / "golden" / "pipeline.json");
+  std::ifstream in(gemma::test::data_dir() / "golden" / "pipeline.json");
+  const auto golden = nlohmann::json::parse(in);
   for (const auto& entry : golden["entries"]) {
     const std::string name = entry["name"];
     DYNAMIC_SECTION(name) {
-      const auto conversation = gemma::parse_conversation(absolute_paths(entry["messages"]).dump());
+      const auto conversation = gemma::parse_conversation(with_absolute_paths(entry["messages"]).dump());
       const auto out = tiny_pipeline()(conversation, greedy(32));
       const std::string theirs = entry["new_text"];
       REQUIRE(out.generated_text.size() == conversation.size() + 1);
@@ -153,7 +131,7 @@ TEST_CASE("the processor's full output equals transformers'", "[golden][processo
 
 TEST_CASE("placeholders typed into the text are refused with both counts", "[golden][processor]") {
   using namespace gemma::chat;
-  const auto image = (repo_root() / "tests/data/images/palette_200x120.png").string();
+  const auto image = repo_path("tests/data/images/palette_200x120.png").string();
   const gemma::Conversation conversation = {
       user({gemma::chat::image(image), text("what is <image_soft_token>?")})};
   CHECK_THROWS_WITH(tiny_pipeline().processor().apply_chat_template(conversation),
@@ -163,7 +141,7 @@ TEST_CASE("placeholders typed into the text are refused with both counts", "[gol
 TEST_CASE("text-generation pipelines do not load the towers", "[golden][pipeline]") {
   const auto pipe = gemma::pipeline("text-generation", gemma::test::tiny_model_dir().string());
   using namespace gemma::chat;
-  const auto image = (repo_root() / "tests/data/images/palette_200x120.png").string();
+  const auto image = repo_path("tests/data/images/palette_200x120.png").string();
   CHECK_THROWS_WITH(pipe({user({gemma::chat::image(image), text("Hi")})}, greedy(2)),
                     Catch::Contains("vision tower is not loaded"));
   CHECK_FALSE(pipe({user("Hi")}, greedy(2)).tokens.empty());

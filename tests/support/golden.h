@@ -2,8 +2,13 @@
 // Reading transformers' reference outputs (tests/data/golden/*.safetensors) and comparing against them.
 #include <ATen/core/Tensor.h>
 
+#include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "gemma/messages.h"
 
 namespace gemma::model {
 struct LoadedModel;
@@ -19,5 +24,17 @@ std::map<std::string, at::Tensor> load_golden(const std::string& file_name);
 
 // max |a − b| over all elements, in float64.
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b);
+
+// A repository-relative path, as the fixture script records media paths, made absolute.
+std::filesystem::path repo_path(const std::string& relative);
+
+// `json` with every "path" member made absolute (repo_path), at any depth.
+nlohmann::json with_absolute_paths(nlohmann::json json);
+
+// MANIFEST.json's entry for tests/data/golden/<file_name>; throws if it lists none.
+nlohmann::json manifest_entry(const std::string& file_name);
+
+// The conversation(s) a golden was made from (its MANIFEST inputs.messages), paths absolute.
+std::vector<Conversation> golden_conversations(const std::string& file_name);
 
 }  // namespace gemma::test
