@@ -71,25 +71,6 @@ AudioEncoderOutput AudioEncoderImpl::forward(const at::Tensor& audio_mel,
   return {x.masked_fill(mask.unsqueeze(-1), 0.0), mask};
 }
 
-namespace {
-
-// "model" -> "audio_tower": the prefix the tower's keys carry in a full checkpoint.
-struct AudioTowerHolder : torch::nn::Module {
-  AudioTowerHolder(const AudioConfig& config, const at::TensorOptions& options) {
-    audio_tower = register_module("audio_tower", AudioEncoder(config, options));
-  }
-  AudioEncoder audio_tower{nullptr};
-};
-
-struct AudioRoot : torch::nn::Module {
-  AudioRoot(const AudioConfig& config, const at::TensorOptions& options) {
-    model = register_module("model", std::make_shared<AudioTowerHolder>(config, options));
-  }
-  std::shared_ptr<AudioTowerHolder> model;
-};
-
-}  // namespace
-
 LoadedAudioEncoder load_audio_encoder(const std::filesystem::path& model_dir,
                                       const at::TensorOptions& options) {
   LoadedAudioEncoder loaded;
@@ -99,12 +80,9 @@ LoadedAudioEncoder load_audio_encoder(const std::filesystem::path& model_dir,
         fmt::format("{}: the model has no audio tower", (model_dir / "config.json").string()));
   }
   loaded.config = config.audio;
-  const auto checkpoint = io::Checkpoint::open(model_dir);
-  AudioRoot root(loaded.config, options);
-  io::LoadOptions load;
-  load.skip = [](const std::string& name) { return !name.starts_with("model.audio_tower."); };
-  loaded.report = io::load_weights(root, checkpoint, load);
-  loaded.encoder = root.model->audio_tower;
+  loaded.encoder = AudioEncoder(loaded.config, options);
+  loaded.report = io::load_weights_at(loaded.encoder.ptr(), "model.audio_tower",
+                                      io::Checkpoint::open(model_dir));
   loaded.encoder->eval();
   return loaded;
 }

@@ -77,4 +77,21 @@ LoadReport load_weights(torch::nn::Module& root, const Checkpoint& checkpoint,
   throw WeightError(fmt::format("{}: {}", checkpoint.files().front()->source(), message));
 }
 
+LoadReport load_weights_at(const std::shared_ptr<torch::nn::Module>& module, std::string_view path,
+                           const Checkpoint& checkpoint) {
+  // A chain of empty modules named by the path's components, `module` at its end.
+  torch::nn::Module root;
+  torch::nn::Module* parent = &root;
+  std::string_view rest = path;
+  for (auto dot = rest.find('.'); dot != std::string_view::npos; dot = rest.find('.')) {
+    parent = parent->register_module(std::string(rest.substr(0, dot)),
+                                     std::make_shared<torch::nn::Module>()).get();
+    rest.remove_prefix(dot + 1);
+  }
+  parent->register_module(std::string(rest), module);
+  const std::string prefix = std::string(path) + ".";
+  return load_weights(root, checkpoint,
+                      {[&](const std::string& key) { return !key.starts_with(prefix); }});
+}
+
 }  // namespace gemma::io

@@ -4,7 +4,9 @@
 #include <torch/nn/module.h>
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/checkpoint.h"
@@ -30,5 +32,11 @@ struct LoadReport {
 // the checkpoint does not fit the module. Parameters keep their requires_grad flags.
 LoadReport load_weights(torch::nn::Module& root, const Checkpoint& checkpoint,
                         const LoadOptions& options);
+
+// load_weights for one part of the model alone (a tower, for tests and check tools): `module` is
+// loaded as if it sat at `path` (e.g. "model.vision_tower") in the full model; every checkpoint key
+// outside that path counts as skipped.
+LoadReport load_weights_at(const std::shared_ptr<torch::nn::Module>& module, std::string_view path,
+                           const Checkpoint& checkpoint);
 
 }  // namespace gemma::io

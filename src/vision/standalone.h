@@ -14,20 +14,9 @@
 
 namespace gemma::vision {
 
-// "model" -> "vision_tower" -> the tower, as Gemma3nForConditionalGeneration nests it.
-class TowerRootImpl : public torch::nn::Module {
- public:
-  TowerRootImpl(const VisionConfig& config, const at::TensorOptions& options);
-  VisionTower& tower() { return tower_; }
-
- private:
-  VisionTower tower_{nullptr};
-};
-TORCH_MODULE(TowerRoot);
-
 struct StandaloneTower {
   ModelConfig config;
-  TowerRoot root{nullptr};
+  VisionTower tower{nullptr};
   io::LoadReport report;  // every other checkpoint key counts as skipped
 };
 

@@ -67,7 +67,7 @@ double relative_diff(const at::Tensor& ours, const at::Tensor& theirs, const std
 TEST_CASE("the tower's parameters are exactly the checkpoint's vision keys", "[golden][vision]") {
   auto& loaded = tower_fp32();
   std::set<std::string> ours;
-  for (const auto& item : loaded.root->tower()->named_parameters()) ours.insert(item.key());
+  for (const auto& item : loaded.tower->named_parameters()) ours.insert(item.key());
   std::set<std::string> theirs;
   const auto checkpoint = gemma::io::Checkpoint::open(gemma::test::tiny_model_dir());
   for (const auto& [key, entry] : checkpoint.entries()) {
@@ -83,7 +83,7 @@ TEST_CASE("the tower's parameters are exactly the checkpoint's vision keys", "[g
 TEST_CASE("float32: five processed images in one batch", "[golden][vision]") {
   auto g = load_golden("model_towers.safetensors");
   at::NoGradGuard no_grad;
-  auto out = tower_fp32().root->tower()->forward(batch_pixels());
+  auto out = tower_fp32().tower->forward(batch_pixels());
   CHECK(relative_diff(out, g["vision.batch.vision_tower_output"], "batch tower") <= 1e-5);
   CHECK(relative_diff(image_features(out), g["vision.batch.image_features"], "batch features") <=
         1e-5);
@@ -92,7 +92,7 @@ TEST_CASE("float32: five processed images in one batch", "[golden][vision]") {
 TEST_CASE("float32: the image of the d_image prompt", "[golden][vision]") {
   auto g = load_golden("model_d_image.safetensors");
   at::NoGradGuard no_grad;
-  auto out = tower_fp32().root->tower()->forward(g["pixel_values"]);
+  auto out = tower_fp32().tower->forward(g["pixel_values"]);
   CHECK(relative_diff(out, g["vision_tower_output"], "d_image tower") <= 1e-5);
   CHECK(relative_diff(image_features(out), g["image_features"], "d_image features") <= 1e-5);
 }
@@ -103,7 +103,7 @@ TEST_CASE("bfloat16 tracks the float32 reference", "[golden][vision]") {
   auto g = load_golden("model_towers.safetensors");
   static auto bf16 = load_tower(at::kBFloat16);
   at::NoGradGuard no_grad;
-  auto out = bf16.root->tower()->forward(batch_pixels());
+  auto out = bf16.tower->forward(batch_pixels());
   CHECK(out.scalar_type() == at::kBFloat16);
   CHECK(relative_diff(out.to(at::kFloat), g["vision.batch.vision_tower_output"], "bf16 tower") <=
         0.05);
@@ -111,12 +111,12 @@ TEST_CASE("bfloat16 tracks the float32 reference", "[golden][vision]") {
 
 TEST_CASE("the tower is differentiable", "[golden][vision]") {
   auto loaded = load_tower(at::kFloat);
-  for (auto& p : loaded.root->parameters()) p.set_requires_grad(true);
+  for (auto& p : loaded.tower->parameters()) p.set_requires_grad(true);
   auto pixels = load_golden("model_d_image.safetensors")["pixel_values"].requires_grad_(true);
-  loaded.root->tower()->forward(pixels).square().sum().backward();
+  loaded.tower->forward(pixels).square().sum().backward();
   REQUIRE(pixels.grad().defined());
   CHECK(pixels.grad().abs().sum().item<double>() > 0.0);
-  for (const auto& item : loaded.root->named_parameters()) {
+  for (const auto& item : loaded.tower->named_parameters()) {
     INFO(item.key());
     REQUIRE(item.value().grad().defined());
     CHECK(item.value().grad().abs().sum().item<double>() > 0.0);
@@ -124,7 +124,7 @@ TEST_CASE("the tower is differentiable", "[golden][vision]") {
 }
 
 TEST_CASE("malformed pixel_values are rejected with InvalidArgumentError", "[golden][vision]") {
-  auto& tower = tower_fp32().root->tower();
+  auto& tower = tower_fp32().tower;
   at::NoGradGuard no_grad;
   CHECK_THROWS_AS(tower->forward(at::Tensor()), gemma::InvalidArgumentError);
   CHECK_THROWS_AS(tower->forward(at::zeros({3, 32, 32})), gemma::InvalidArgumentError);

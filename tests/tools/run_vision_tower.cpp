@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     const double load_s = seconds_since(start);
 
     at::NoGradGuard no_grad;
-    auto& tower = loaded.root->tower();
+    auto& tower = loaded.tower;
     auto output = tower->forward(pixels);  // warm-up, and the result written
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < repeats; ++i) tower->forward(pixels);
