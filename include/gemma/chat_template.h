@@ -10,6 +10,8 @@
 ///                                 {"type": "text", "text": "What is this?"}]}]
 /// The rendered prompt starts with the BOS text when the template writes it (Gemma's does), so it
 /// must be tokenized without adding another BOS.
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -18,6 +20,22 @@
 #include "gemma/export.h"
 
 namespace gemma {
+
+/// Budgets for one rendering, so that a hostile template (string doubling in a loop, nested
+/// range() loops, runaway recursion) fails with a ProcessorError in bounded time and memory instead
+/// of running away; jinja2's sandbox, which transformers uses, bounds only range() (100000 items,
+/// as here). The defaults are far above what real chat templates need (Gemma 3n's renders a
+/// conversation in a few thousand units of work).
+struct TemplateLimits {
+  /// The rendered text, and any one string the template builds: 16 MiB.
+  std::size_t max_output_bytes = std::size_t{16} << 20;
+  /// Work units per rendering: one per statement and expression evaluated, plus one per byte of
+  /// string and per item of list or dict the template makes. 2^28 (about 268 million) bounds a
+  /// rendering to a few seconds and what it allocates to a few hundred MB.
+  std::uint64_t max_work = std::uint64_t{1} << 28;
+  /// Nested macro calls: 100 (jinja2 hits Python's recursion limit near 200).
+  int max_call_depth = 100;
+};
 
 /// A model's chat template, parsed once, with the tokenizer's special tokens (bos_token, ...) that
 /// transformers passes to it. Immutable after load(); render() may be called from several threads.

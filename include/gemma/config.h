@@ -456,6 +456,8 @@ struct ModelFiles {
   /// chat_template.jinja if present, else chat_template.json's "chat_template", else
   /// tokenizer.chat_template (the precedence of transformers' processors).
   std::string chat_template;
+  /// The file chat_template came from (errors in the template name it); empty without a template.
+  std::string chat_template_file;
 
   bool operator==(const ModelFiles&) const = default;
 };

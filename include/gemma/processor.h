@@ -10,11 +10,13 @@
 #include <vector>
 
 #include "gemma/audio.h"
+#include "gemma/audio_features.h"
 #include "gemma/batch_encoding.h"
 #include "gemma/config.h"
 #include "gemma/export.h"
 #include "gemma/hub.h"
 #include "gemma/image.h"
+#include "gemma/image_processor.h"
 #include "gemma/messages.h"
 #include "gemma/tokenizer.h"
 
@@ -24,9 +26,9 @@ namespace gemma {
 struct ChatTemplateOptions {
   /// End the prompt with the opening of the model's turn ("<start_of_turn>model\n").
   bool add_generation_prompt = true;
-  VideoOptions video;                      ///< frame sampling for video parts
+  VideoOptions video;                        ///< frame sampling for video parts
   LongAudio long_audio = LongAudio::kSplit;  ///< clips longer than 30 s: split, truncate or error
-  AudioLoadOptions audio_load;             ///< e.g. the longest audio accepted at all
+  AudioLoadOptions audio_load;               ///< e.g. the longest audio accepted at all
   /// How the clips of a batch are turned into features. false (transformers): all clips padded
   /// to the longest, where a short clip gains frames (frame i is real if sample 160·i is) that it
   /// would not have alone, so its reply can differ from running it alone. true: each clip's

@@ -6,6 +6,7 @@
 
 #include "gemma/error.h"
 #include "util/files.h"
+#include "util/json.h"
 
 namespace gemma::io {
 namespace {
@@ -18,12 +19,7 @@ constexpr const char* kSingleName = "model.safetensors";
 
 std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
   const auto source = index_path.string();
-  nlohmann::json index;
-  try {
-    index = nlohmann::json::parse(util::read_file(index_path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw WeightError(fmt::format("{}: not valid JSON ({})", source, e.what()));
-  }
+  const auto index = util::parse_json<WeightError>(util::read_file(index_path), source);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     throw WeightError(fmt::format("{}: expected an object with a 'weight_map' object", source));
   }

@@ -2,18 +2,19 @@
 // Typed reads from one JSON object of a config file. Every failure throws ConfigError naming the
 // file and the JSON path of the field ("config.json: text_config.head_dim: expected an integer, got
 // string \"256\""), so a user can fix the file without reading our source.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "gemma/error.h"
+#include "util/json.h"
 
 namespace gemma::io {
 
@@ -45,11 +46,7 @@ inline std::string describe_json(const Json& value) {
 
 /// The parsed document; a syntax error becomes a ConfigError naming `source`.
 inline Json parse_json(std::string_view text, std::string_view source) {
-  try {
-    return Json::parse(text.begin(), text.end());
-  } catch (const Json::exception& e) {
-    fail_config(source, "", fmt::format("invalid JSON: {}", e.what()));
-  }
+  return util::parse_json<ConfigError>(text, source);
 }
 
 /// Conversions of single values; `path` names the value in messages.

@@ -1,6 +1,7 @@
 #include "io/safetensors.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,13 +11,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "gemma/error.h"
+#include "util/files.h"
+#include "util/json.h"
 
 namespace gemma::io {
 namespace {
@@ -32,17 +34,28 @@ struct DtypeEntry {
 };
 
 constexpr std::array<DtypeEntry, 22> kDtypes = {{
-    {Dtype::kBool, "BOOL", 8},        {Dtype::kF4, "F4", 4},
-    {Dtype::kF6_E2M3, "F6_E2M3", 6},  {Dtype::kF6_E3M2, "F6_E3M2", 6},
-    {Dtype::kU8, "U8", 8},            {Dtype::kI8, "I8", 8},
-    {Dtype::kF8_E5M2, "F8_E5M2", 8},  {Dtype::kF8_E4M3, "F8_E4M3", 8},
-    {Dtype::kF8_E8M0, "F8_E8M0", 8},  {Dtype::kF8_E4M3FNUZ, "F8_E4M3FNUZ", 8},
-    {Dtype::kF8_E5M2FNUZ, "F8_E5M2FNUZ", 8}, {Dtype::kI16, "I16", 16},
-    {Dtype::kU16, "U16", 16},         {Dtype::kF16, "F16", 16},
-    {Dtype::kBF16, "BF16", 16},       {Dtype::kI32, "I32", 32},
-    {Dtype::kU32, "U32", 32},         {Dtype::kF32, "F32", 32},
-    {Dtype::kC64, "C64", 64},         {Dtype::kF64, "F64", 64},
-    {Dtype::kI64, "I64", 64},         {Dtype::kU64, "U64", 64},
+    {Dtype::kBool, "BOOL", 8},
+    {Dtype::kF4, "F4", 4},
+    {Dtype::kF6_E2M3, "F6_E2M3", 6},
+    {Dtype::kF6_E3M2, "F6_E3M2", 6},
+    {Dtype::kU8, "U8", 8},
+    {Dtype::kI8, "I8", 8},
+    {Dtype::kF8_E5M2, "F8_E5M2", 8},
+    {Dtype::kF8_E4M3, "F8_E4M3", 8},
+    {Dtype::kF8_E8M0, "F8_E8M0", 8},
+    {Dtype::kF8_E4M3FNUZ, "F8_E4M3FNUZ", 8},
+    {Dtype::kF8_E5M2FNUZ, "F8_E5M2FNUZ", 8},
+    {Dtype::kI16, "I16", 16},
+    {Dtype::kU16, "U16", 16},
+    {Dtype::kF16, "F16", 16},
+    {Dtype::kBF16, "BF16", 16},
+    {Dtype::kI32, "I32", 32},
+    {Dtype::kU32, "U32", 32},
+    {Dtype::kF32, "F32", 32},
+    {Dtype::kC64, "C64", 64},
+    {Dtype::kF64, "F64", 64},
+    {Dtype::kI64, "I64", 64},
+    {Dtype::kU64, "U64", 64},
 }};
 
 const DtypeEntry& entry(Dtype dtype) { return kDtypes[static_cast<std::size_t>(dtype)]; }
@@ -68,8 +81,8 @@ std::uint64_t read_u64_le(const std::byte* p) {
 using Json = nlohmann::ordered_json;
 
 Json parse_header_json(std::string_view text, const std::string& source) {
-  // nlohmann keeps the last of duplicate keys silently; a checkpoint with two entries of one name is
-  // ambiguous, so top-level keys are checked while parsing.
+  // nlohmann keeps the last of duplicate keys silently; a checkpoint with two entries of one name
+  // is ambiguous, so top-level keys are checked while parsing.
   std::set<std::string> seen;
   std::string duplicate;
   auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) {
@@ -79,12 +92,7 @@ Json parse_header_json(std::string_view text, const std::string& source) {
     }
     return true;
   };
-  Json header;
-  try {
-    header = Json::parse(text.begin(), text.end(), on_event);
-  } catch (const Json::parse_error& e) {
-    fail(source, fmt::format("header is not valid JSON ({})", e.what()));
-  }
+  const Json header = util::parse_json<WeightError, Json>(text, source + ": header", on_event);
   if (!duplicate.empty()) fail(source, fmt::format("header names tensor '{}' twice", duplicate));
   if (!header.is_object()) {
     fail(source, fmt::format("header must be a JSON object, got {}", header.type_name()));
@@ -98,15 +106,15 @@ std::vector<std::pair<std::string, std::string>> parse_metadata(const Json& valu
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [key, v] : value.items()) {
     if (!v.is_string()) {
-      fail(source, fmt::format("__metadata__ entry '{}' must be a string, got {}", key, v.type_name()));
+      fail(source,
+           fmt::format("__metadata__ entry '{}' must be a string, got {}", key, v.type_name()));
     }
     out.emplace_back(key, v.get<std::string>());
   }
   return out;
 }
 
-TensorInfo parse_tensor(const std::string& name, const Json& value,
-                        const std::string& source) {
+TensorInfo parse_tensor(const std::string& name, const Json& value, const std::string& source) {
   auto bad = [&](const std::string& problem) {
     fail(source, fmt::format("tensor '{}': {}", name, problem));
   };
@@ -152,8 +160,8 @@ std::uint64_t expected_nbytes(const TensorInfo& info, const std::string& source)
   }
   if (!bits) fail(source, fmt::format("tensor '{}': shape overflows", info.name));
   if (*bits % 8 != 0) {
-    fail(source, fmt::format("tensor '{}': {} bits of {} do not fill whole bytes", info.name,
-                             *bits, dtype_name(info.dtype)));
+    fail(source, fmt::format("tensor '{}': {} bits of {} do not fill whole bytes", info.name, *bits,
+                             dtype_name(info.dtype)));
   }
   return *bits / 8;
 }
@@ -166,7 +174,8 @@ void check_layout(const std::vector<TensorInfo>& tensors, std::uint64_t data_siz
   for (const auto& t : tensors) {
     if (t.begin < cursor) {
       fail(source, fmt::format("tensor '{}': data_offsets [{}, {}] overlap the previous tensor, "
-                               "which ends at {}", t.name, t.begin, t.end, cursor));
+                               "which ends at {}",
+                               t.name, t.begin, t.end, cursor));
     }
     if (t.begin > cursor) {
       fail(source, fmt::format("tensor '{}': data_offsets [{}, {}] leave a gap after byte {}",
@@ -174,19 +183,20 @@ void check_layout(const std::vector<TensorInfo>& tensors, std::uint64_t data_siz
     }
     if (t.end > data_size) {
       fail(source, fmt::format("tensor '{}': data_offsets [{}, {}] run past the data section "
-                               "({} bytes)", t.name, t.begin, t.end, data_size));
+                               "({} bytes)",
+                               t.name, t.begin, t.end, data_size));
     }
     auto want = expected_nbytes(t, source);
     if (t.nbytes() != want) {
-      fail(source, fmt::format("tensor '{}': {} bytes stored but {} × {} needs {}", t.name,
-                               t.nbytes(), dtype_name(t.dtype),
-                               nlohmann::json(t.shape).dump(), want));
+      fail(source,
+           fmt::format("tensor '{}': {} bytes stored but {} × {} needs {}", t.name, t.nbytes(),
+                       dtype_name(t.dtype), nlohmann::json(t.shape).dump(), want));
     }
     cursor = t.end;
   }
   if (cursor != data_size) {
-    fail(source, fmt::format("tensors cover {} bytes but the data section has {}", cursor,
-                             data_size));
+    fail(source,
+         fmt::format("tensors cover {} bytes but the data section has {}", cursor, data_size));
   }
 }
 
@@ -218,28 +228,18 @@ std::uint64_t TensorInfo::numel() const {
 }
 
 std::shared_ptr<MappedFile> MappedFile::map(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw IoError(fmt::format("{}: cannot open ({})", path.string(), std::strerror(errno)));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw IoError(fmt::format("{}: not a regular file", path.string()));
-  }
+  // No size cap: the file is mapped, not read, and the header checks bound what is touched.
+  const auto opened = util::open_regular_file(path, std::numeric_limits<std::uint64_t>::max());
   std::shared_ptr<MappedFile> file(new MappedFile());
-  file->size_ = static_cast<std::size_t>(st.st_size);
+  file->size_ = static_cast<std::size_t>(opened.size);
   if (file->size_ > 0) {
-    void* p = ::mmap(nullptr, file->size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    void* p = ::mmap(nullptr, file->size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, opened.fd.get(), 0);
     if (p == MAP_FAILED) {
-      int err = errno;
-      ::close(fd);
-      throw IoError(fmt::format("{}: cannot map ({})", path.string(), std::strerror(err)));
+      throw IoError(fmt::format("{}: cannot map ({})", path.string(), std::strerror(errno)));
     }
     file->data_ = static_cast<std::byte*>(p);
     file->mapped_ = true;
   }
-  ::close(fd);
   return file;
 }
 
@@ -288,7 +288,8 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<MappedFile> buffer, std::
   });
   file.data_start_ = kLengthBytes + n;
   check_layout(file.tensors_, size - file.data_start_, file.source_);
-  for (std::size_t i = 0; i < file.tensors_.size(); ++i) file.index_.emplace(file.tensors_[i].name, i);
+  for (std::size_t i = 0; i < file.tensors_.size(); ++i)
+    file.index_.emplace(file.tensors_[i].name, i);
   file.buffer_ = std::move(buffer);
   return file;
 }
@@ -316,7 +317,8 @@ std::string safetensors_header(std::vector<TensorToWrite>& tensors,
   std::set<std::string_view> names;
   for (const auto& t : tensors) {
     if (!names.insert(t.name).second) {
-      throw InvalidArgumentError(fmt::format("safetensors writer: tensor '{}' given twice", t.name));
+      throw InvalidArgumentError(
+          fmt::format("safetensors writer: tensor '{}' given twice", t.name));
     }
     if (t.name == "__metadata__") {
       throw InvalidArgumentError("safetensors writer: '__metadata__' is reserved");
@@ -338,9 +340,9 @@ std::string safetensors_header(std::vector<TensorToWrite>& tensors,
     TensorInfo info{t.name, t.dtype, t.shape, 0, 0};
     auto want = expected_nbytes(info, "safetensors writer");
     if (want != t.data.size()) {
-      throw InvalidArgumentError(fmt::format(
-          "safetensors writer: tensor '{}' has {} bytes but {} × {} needs {}", t.name,
-          t.data.size(), dtype_name(t.dtype), nlohmann::json(t.shape).dump(), want));
+      throw InvalidArgumentError(
+          fmt::format("safetensors writer: tensor '{}' has {} bytes but {} × {} needs {}", t.name,
+                      t.data.size(), dtype_name(t.dtype), nlohmann::json(t.shape).dump(), want));
     }
     if (json.size() > 1) json += ',';
     json += fmt::format("{}:{{\"dtype\":\"{}\",\"shape\":{},\"data_offsets\":[{},{}]}}",

@@ -3,6 +3,8 @@
 // and in float64 from the mel matmul on; its float32 rfft is accurate to float64 level, which
 // LibTorch's float32 FFT is not (up to 0.1 apart in the log of near-silent bins), so the FFT runs
 // in float64.
+#include "gemma/audio_features.h"
+
 #include <ATen/ops/abs.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
@@ -21,9 +23,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "gemma/audio.h"
 #include "gemma/error.h"
-#include "processor/audio_signal.h"
+#include "media/audio_signal.h"
 
 namespace gemma {
 
@@ -143,7 +144,7 @@ void check_clip(const Audio& clip, size_t index, const AudioFeatureConfig& c) {
         "(load_audio and audio_from_samples resample to a target rate)",
         name, clip.sample_rate, c.sampling_rate));
   }
-  detail::check_finite(clip.samples, clip.sample_rate, name);
+  media::check_finite(clip.samples, clip.sample_rate, name);
 }
 
 }  // namespace

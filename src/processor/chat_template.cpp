@@ -7,6 +7,7 @@
 #include "gemma/chat_template.h"
 #include "gemma/error.h"
 #include "io/special_tokens.h"
+#include "util/json.h"
 
 namespace gemma {
 namespace {
@@ -86,7 +87,7 @@ Json normalize_messages(const Json& messages, std::string_view source) {
 }
 
 std::string apply_chat_template(const jinja::Template& tmpl, const Json& messages,
-                                const TokenizerConfig& tokens, const ChatTemplateOptions& options) {
+                                const TokenizerConfig& tokens, const RenderOptions& options) {
   // tokenizer.special_tokens_map: the named special tokens that are set.
   Json context = Json::object();
   for (const auto& field : io::kSpecialTokenFields) {
@@ -108,7 +109,11 @@ std::string apply_chat_template(const jinja::Template& tmpl, const Json& message
   }
   context["messages"] = normalize_messages(messages, options.messages_name);
   context["add_generation_prompt"] = options.add_generation_prompt;
-  return tmpl.render(context);
+  try {
+    return tmpl.render(context, options.limits);
+  } catch (const InvalidArgumentError& e) {
+    throw InvalidArgumentError(fmt::format("{}: {}", options.messages_name, e.message()));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,22 +139,18 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& model_dir) {
         "chat_template)",
         model_dir.string()));
   }
-  jinja::Template tmpl = jinja::Template::parse(files.chat_template);
+  jinja::Template tmpl = jinja::Template::parse(files.chat_template, files.chat_template_file);
   return ChatTemplate(std::make_unique<Impl>(
       Impl{std::move(files.chat_template), std::move(tmpl), std::move(files.tokenizer)}));
 }
 
 std::string ChatTemplate::render(std::string_view messages_json, bool add_generation_prompt,
                                  std::string_view extra_json, std::string_view source_name) const {
-  const auto parse = [&](std::string_view text, std::string_view what) {
-    try {
-      return Json::parse(text);
-    } catch (const Json::parse_error& e) {
-      throw InvalidArgumentError(fmt::format("{}: invalid JSON: {}", what, e.what()));
-    }
+  const auto parse = [](std::string_view text, std::string_view what) {
+    return util::parse_json<InvalidArgumentError, Json>(text, what);
   };
   const Json messages = parse(messages_json, source_name);
-  ChatTemplateOptions options;
+  RenderOptions options;
   options.add_generation_prompt = add_generation_prompt;
   options.messages_name = source_name;
   if (!extra_json.empty()) options.extra = parse(extra_json, "chat template variables");

@@ -1,5 +1,7 @@
 // transformers 5.23's TorchvisionBackend._preprocess for SiglipImageProcessor: per image a uint8
 // CHW tensor, torchvision's resize, then the fused rescale-and-normalise.
+#include "gemma/image_processor.h"
+
 #include <ATen/TensorOperators.h>
 #include <ATen/Version.h>
 #include <ATen/ops/_upsample_bicubic2d_aa.h>
@@ -12,7 +14,6 @@
 #include <fmt/format.h>
 
 #include "gemma/error.h"
-#include "gemma/image.h"
 
 namespace gemma {
 

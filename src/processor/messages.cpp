@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma/error.h"
+#include "util/json.h"
 
 namespace gemma {
 
@@ -25,9 +26,15 @@ ContentPart media(ContentPart::Type type, std::string source) {
 }
 }  // namespace
 
-ContentPart image(std::string source) { return media(ContentPart::Type::kImage, std::move(source)); }
-ContentPart audio(std::string source) { return media(ContentPart::Type::kAudio, std::move(source)); }
-ContentPart video(std::string source) { return media(ContentPart::Type::kVideo, std::move(source)); }
+ContentPart image(std::string source) {
+  return media(ContentPart::Type::kImage, std::move(source));
+}
+ContentPart audio(std::string source) {
+  return media(ContentPart::Type::kAudio, std::move(source));
+}
+ContentPart video(std::string source) {
+  return media(ContentPart::Type::kVideo, std::move(source));
+}
 
 ContentPart image(Image decoded) {
   ContentPart part;
@@ -113,7 +120,8 @@ std::optional<ContentPart> parse_part(const json& part, const std::string& where
 }
 
 Message parse_message(const json& message, const std::string& where) {
-  if (!message.is_object()) fail(where, "a message must be an object with \"role\" and \"content\"");
+  if (!message.is_object())
+    fail(where, "a message must be an object with \"role\" and \"content\"");
   if (!message.contains("role")) fail(where, "a message needs a \"role\"");
   Message out;
   out.role = string_field(message, "role", where);
@@ -133,11 +141,7 @@ Message parse_message(const json& message, const std::string& where) {
 }
 
 json parse_json(std::string_view text, std::string_view source_name) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InvalidArgumentError(fmt::format("{}: not valid JSON: {}", source_name, e.what()));
-  }
+  return util::parse_json<InvalidArgumentError>(text, source_name);
 }
 
 Conversation parse_list(const json& list, const std::string& where) {
@@ -155,7 +159,8 @@ json part_json(const ContentPart& part) {
   if (part.type == ContentPart::Type::kText) {
     out["text"] = part.text;
   } else if (!part.source.empty()) {
-    const bool url = part.source.find("://") != std::string::npos || part.source.starts_with("data:");
+    const bool url =
+        part.source.find("://") != std::string::npos || part.source.starts_with("data:");
     out[url ? "url" : "path"] = part.source;
   }
   return out;

@@ -1,12 +1,12 @@
 #include "processor/tokenizer_spm.h"
 
+#include <fmt/format.h>
+#include <sentencepiece_processor.h>
+
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
-
-#include <fmt/format.h>
-#include <sentencepiece_processor.h>
 
 #include "gemma/error.h"
 #include "util/files.h"
@@ -153,7 +153,7 @@ SentencePieceModel::SentencePieceModel(const fs::path& path)
     : path_(path), processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
   ParsedModel parsed;
   try {
-    parsed = parse_model(util::read_file(path));
+    parsed = parse_model(util::read_file(path, util::kMaxTokenizerFileBytes));
   } catch (const MalformedProto& e) {
     throw ProcessorError(fmt::format("{}: not a sentencepiece model: {}", path.string(), e.what()));
   }

@@ -3,7 +3,7 @@
 // from the files through our libsndfile + libsoxr loading versus transformers' load_audio
 // (soundfile backend). Every clip MANIFEST lists is checked, by the kind of entry: a decoded file,
 // a batch of clips, a synthetic waveform, a long file split into 30 s chunks.
-#include "support/catch_torch.h"
+#include "gemma/audio_features.h"
 
 #include <cmath>
 #include <filesystem>
@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "gemma/audio.h"
+#include "support/catch_torch.h"
 #include "support/golden.h"
 #include "support/paths.h"
 
@@ -176,8 +176,8 @@ TEST_CASE("the same audio in other containers decodes to the same signal", "[gol
   // Signal-to-difference ratio against the reference clip's waveform, in dB: the FLAC holds the
   // WAV's 16-bit samples, so it must decode to the very same waveform (infinite); Vorbis is lossy
   // (measured 22.3 dB). A wrong channel, rate or offset gives about 0 dB.
-  const std::map<std::string, double> min_snr_db{
-      {".flac", std::numeric_limits<double>::infinity()}, {".ogg", 20.0}};
+  const std::map<std::string, double> min_snr_db{{".flac", std::numeric_limits<double>::infinity()},
+                                                 {".ogg", 20.0}};
   int checked = 0;
   for (const auto& [name, input] : manifest_inputs().items()) {
     if (!input.contains("same_as")) continue;

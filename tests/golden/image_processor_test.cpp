@@ -1,11 +1,12 @@
 // Image input against transformers 5.23 (tests/data/golden/processor_images.safetensors): the
 // processor on transformers' own decoded pixels, then the whole path from the file (our OpenCV
 // decoding) against load_image + the processor, as apply_chat_template runs them.
+#include "gemma/image_processor.h"
+
 #include <ATen/ops/from_blob.h>
 
 #include <string>
 
-#include "gemma/image.h"
 #include "support/catch_torch.h"
 #include "support/golden.h"
 #include "support/paths.h"

@@ -2,8 +2,6 @@
 // rules, the long-audio chunking rule, and feature-extractor edge cases. Files under
 // tests/data/audio/bad/ are hand-made (see README there); equality with transformers is
 // tests/golden/audio_features_test.cpp.
-#include "support/catch_torch.h"
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,8 +9,9 @@
 #include <numbers>
 #include <string>
 
-#include "gemma/audio.h"
+#include "gemma/audio_features.h"
 #include "gemma/error.h"
+#include "support/catch_torch.h"
 #include "support/paths.h"
 
 namespace {

@@ -1,15 +1,14 @@
 #include "io/checkpoint.h"
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 
 #include "gemma/error.h"
 #include "support/paths.h"
 
+using Catch::Contains;
 using gemma::io::Checkpoint;
 using gemma::io::Dtype;
-using Catch::Contains;
 
 namespace {
 
@@ -66,12 +65,12 @@ TEST_CASE("the sharded fixture written by Python opens", "[unit][checkpoint]") {
 TEST_CASE("inconsistent indexes give a WeightError naming the index, shard and tensor",
           "[unit][checkpoint]") {
   SECTION("index names a missing shard") {
-    auto dir = sharded("ckpt-missing",
-                       R"({"x":"a.safetensors","y":"a.safetensors","z":"c.safetensors"})");
+    auto dir =
+        sharded("ckpt-missing", R"({"x":"a.safetensors","y":"a.safetensors","z":"c.safetensors"})");
     CHECK_THROWS_AS(Checkpoint::open(dir), gemma::WeightError);
-    CHECK_THROWS_WITH(Checkpoint::open(dir),
-                      Contains("model.safetensors.index.json") &&
-                          Contains("shard 'c.safetensors'") && Contains("does not exist"));
+    CHECK_THROWS_WITH(Checkpoint::open(dir), Contains("model.safetensors.index.json") &&
+                                                 Contains("shard 'c.safetensors'") &&
+                                                 Contains("does not exist"));
   }
   SECTION("index omits a tensor a shard holds") {
     auto dir = sharded("ckpt-omits", R"({"x":"a.safetensors","z":"b.safetensors"})");
@@ -79,8 +78,8 @@ TEST_CASE("inconsistent indexes give a WeightError naming the index, shard and t
                       Contains("shard 'a.safetensors' holds tensor 'y', which the index omits"));
   }
   SECTION("index places a tensor in a shard that lacks it") {
-    auto dir = sharded("ckpt-wrong",
-                       R"({"x":"a.safetensors","y":"a.safetensors","z":"a.safetensors"})");
+    auto dir =
+        sharded("ckpt-wrong", R"({"x":"a.safetensors","y":"a.safetensors","z":"a.safetensors"})");
     CHECK_THROWS_WITH(Checkpoint::open(dir), Contains("tensor 'z' is in 'a.safetensors'"));
   }
   SECTION("shard names that leave the model directory") {
@@ -89,13 +88,13 @@ TEST_CASE("inconsistent indexes give a WeightError naming the index, shard and t
   }
   SECTION("index is not JSON or lacks weight_map") {
     auto dir = sharded("ckpt-json", "[");
-    CHECK_THROWS_WITH(Checkpoint::open(dir), Contains("not valid JSON"));
+    CHECK_THROWS_WITH(Checkpoint::open(dir), Contains("invalid JSON"));
     write_index(dir, "[]");
     CHECK_THROWS_WITH(Checkpoint::open(dir), Contains("'weight_map' object"));
   }
   SECTION("a shard that is itself corrupt") {
-    auto dir = sharded("ckpt-corrupt",
-                       R"({"x":"a.safetensors","y":"a.safetensors","z":"b.safetensors"})");
+    auto dir =
+        sharded("ckpt-corrupt", R"({"x":"a.safetensors","y":"a.safetensors","z":"b.safetensors"})");
     std::filesystem::resize_file(dir / "b.safetensors", 20);
     CHECK_THROWS_WITH(Checkpoint::open(dir), Contains("b.safetensors"));
   }

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "gemma/error.h"
-#include "io/hub_progress.h"
+#include "hub/progress.h"
 #include "support/paths.h"
 #include "util/files.h"
 
@@ -361,7 +361,7 @@ TEST_CASE("local directories pass through and invalid ids are InvalidArgumentErr
 TEST_CASE("the progress line redraws in place and ends with the total", "[hub]") {
   std::FILE* out = std::tmpfile();
   REQUIRE(out != nullptr);
-  gemma::io::hub::ProgressLine progress(out, "model-00001-of-00002.safetensors", 3 << 20);
+  gemma::hub::ProgressLine progress(out, "model-00001-of-00002.safetensors", 3 << 20);
   progress.update(1 << 20);
   progress.finish(3 << 20);
   std::rewind(out);
@@ -371,6 +371,6 @@ TEST_CASE("the progress line redraws in place and ends with the total", "[hub]")
   CHECK(text.starts_with("\rmodel-00001-of-00002.safetensors"));
   CHECK(text.find("33%  1.0 MiB / 3.0 MiB") != std::string::npos);
   CHECK(text.ends_with("[##############################] 100%  3.0 MiB / 3.0 MiB\n"));
-  gemma::io::hub::ProgressLine silent(nullptr, "x", 1);
+  gemma::hub::ProgressLine silent(nullptr, "x", 1);
   silent.finish(1);
 }

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "gemma/error.h"
-#include "gemma/image.h"
+#include "gemma/image_processor.h"
 #include "gemma/opencv.h"
-#include "processor/image_header.h"
-#include "processor/video_frames.h"
+#include "media/image_header.h"
+#include "media/video_frames.h"
 #include "support/catch_torch.h"
 #include "support/paths.h"
 #include "util/files.h"
@@ -93,7 +93,7 @@ TEST_CASE("EXIF orientations 1-8 are applied as PIL's exif_transpose", "[unit][i
   for (uint16_t o = 1; o <= 8; ++o) {
     INFO("orientation " << o);
     const auto bytes = png_with_orientation(stored, o);
-    CHECK(gemma::processor::read_image_header(bytes, "t").orientation == o);
+    CHECK(gemma::media::read_image_header(bytes, "t").orientation == o);
     const auto image = gemma::decode_image(bytes, "t");
     REQUIRE(image.width == (o >= 5 ? h : w));
     REQUIRE(image.height == (o >= 5 ? w : h));
@@ -115,7 +115,7 @@ TEST_CASE("EXIF orientations 1-8 are applied as PIL's exif_transpose", "[unit][i
     }
   }
   // Values outside 1..8 are ignored, as PIL does.
-  CHECK(gemma::processor::read_image_header(png_with_orientation(stored, 9), "t").orientation == 1);
+  CHECK(gemma::media::read_image_header(png_with_orientation(stored, 9), "t").orientation == 1);
 }
 
 TEST_CASE("16-bit and alpha PNGs decode as PIL's convert(\"RGB\")", "[unit][image]") {
@@ -155,7 +155,7 @@ TEST_CASE("header sizes of every supported format", "[unit][image]") {
                                  {".pgm", gray}}) {
     INFO(ext);
     const auto bytes = encode(mat, ext);
-    const auto header = gemma::processor::read_image_header(bytes, ext);
+    const auto header = gemma::media::read_image_header(bytes, ext);
     CHECK(header.width == 11);
     CHECK(header.height == 7);
     CHECK(gemma::decode_image(bytes, ext).rgb.size() == 7 * 11 * 3);
@@ -372,7 +372,7 @@ std::vector<int64_t> frame_ids(const std::vector<gemma::Image>& frames) {
 }  // namespace
 
 TEST_CASE("video frame indices follow transformers' default_sample_indices_fn", "[unit][video]") {
-  using gemma::processor::video_frame_indices;
+  using gemma::media::video_frame_indices;
   using V = std::vector<int64_t>;
   CHECK(video_frame_indices(20, 10, {1.0, 32}) == V{0, 10});
   CHECK(video_frame_indices(20, 10, {4.0, 32}) == V{0, 2, 5, 7, 10, 12, 15, 17});

@@ -1,13 +1,12 @@
 #include <catch2/catch.hpp>
-
 #include <fstream>
 
 #include "gemma/error.h"
-#include "io/media_source.h"
+#include "media/source.h"
 #include "support/paths.h"
 
 using gemma::IoError;
-using gemma::io::read_media;
+using gemma::media::read_media;
 
 TEST_CASE("read_media decodes base64 and percent-encoded data URIs", "[media]") {
   CHECK(read_media("data:image/png;base64,aGVsbG8gd29ybGQ=", "image").bytes == "hello world");
@@ -35,9 +34,9 @@ TEST_CASE("read_media reads files and file:// URLs with a size limit", "[media]"
   std::ofstream(path, std::ios::binary) << "12345";
   CHECK(read_media(path.string(), "image").bytes == "12345");
   CHECK(read_media("file://" + (dir / "a%20b.bin").string(), "image").bytes == "12345");
-  CHECK_THROWS_WITH(read_media(path.string(), "audio", 4),
-                    Catch::Contains("audio file") && Catch::Contains("a b.bin") &&
-                        Catch::Contains("limit"));
+  CHECK_THROWS_WITH(read_media(path.string(), "audio", 4), Catch::Contains("audio file") &&
+                                                               Catch::Contains("a b.bin") &&
+                                                               Catch::Contains("limit"));
   CHECK_THROWS_WITH(read_media((dir / "missing.png").string(), "image"),
                     Catch::Contains("missing.png"));
   std::ofstream(dir / "empty.png", std::ios::binary).flush();
@@ -47,6 +46,5 @@ TEST_CASE("read_media reads files and file:// URLs with a size limit", "[media]"
 
 TEST_CASE("read_media names an unreachable URL without its query", "[media]") {
   CHECK_THROWS_WITH(read_media("http://127.0.0.1:9/cat.png?token=secret", "image"),
-                    Catch::Contains("http://127.0.0.1:9/cat.png") &&
-                        !Catch::Contains("secret"));
+                    Catch::Contains("http://127.0.0.1:9/cat.png") && !Catch::Contains("secret"));
 }

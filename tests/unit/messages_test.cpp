@@ -1,7 +1,8 @@
+#include "gemma/messages.h"
+
 #include <catch2/catch.hpp>
 
 #include "gemma/error.h"
-#include "gemma/messages.h"
 
 using gemma::ContentPart;
 using gemma::InvalidArgumentError;
@@ -40,8 +41,9 @@ TEST_CASE("messages parse as transformers accepts them", "[messages]") {
 
 TEST_CASE("bad messages are refused naming the message index and the field", "[messages]") {
   CHECK_THROWS_WITH(parse_conversation("not json", "chat.json"),
-                    Catch::StartsWith("[gemma.invalid_argument] chat.json: not valid JSON"));
-  CHECK_THROWS_WITH(parse_conversation("[]"), Catch::Contains("messages: the conversation is empty"));
+                    Catch::StartsWith("[gemma.invalid_argument] chat.json: invalid JSON"));
+  CHECK_THROWS_WITH(parse_conversation("[]"),
+                    Catch::Contains("messages: the conversation is empty"));
   CHECK_THROWS_WITH(parse_conversation(R"([{"content": "hi"}])"),
                     Catch::Contains("messages[0]: a message needs a \"role\""));
   CHECK_THROWS_WITH(parse_conversation(R"([{"role": 3, "content": "hi"}])"),
@@ -51,11 +53,13 @@ TEST_CASE("bad messages are refused naming the message index and the field", "[m
   CHECK_THROWS_WITH(
       parse_conversation(R"([{"role": "user", "content": "a"}, {"role": "user", "content": [
                             {"type": "text", "text": "x"}, {"type": "image"}]}])"),
-      Catch::Contains("messages[1].content[1]: an image part needs one of image, url, path, base64"));
+      Catch::Contains(
+          "messages[1].content[1]: an image part needs one of image, url, path, base64"));
   CHECK_THROWS_WITH(parse_conversation(R"([{"role": "user", "content": [{"text": "x"}]}])"),
                     Catch::Contains("messages[0].content[0]: a content part needs a \"type\""));
-  CHECK_THROWS_WITH(parse_conversation(R"([{"role": "user", "content": [{"type": "audio", "url": ""}]}])"),
-                    Catch::Contains("messages[0].content[0].url: is empty"));
+  CHECK_THROWS_WITH(
+      parse_conversation(R"([{"role": "user", "content": [{"type": "audio", "url": ""}]}])"),
+      Catch::Contains("messages[0].content[0].url: is empty"));
 }
 
 TEST_CASE("a batch is a list of conversations", "[messages]") {
@@ -73,9 +77,10 @@ TEST_CASE("the builder gives transformers' JSON", "[messages]") {
   const gemma::Conversation c = {gemma::chat::system("Be brief."),
                                  user({image("cat.png"), audio("https://x.org/a.wav"), text("Hi")}),
                                  assistant("Hello")};
-  CHECK(gemma::to_json(c) ==
-        R"([{"content":"Be brief.","role":"system"},{"content":[{"path":"cat.png","type":"image"},)"
-        R"({"type":"audio","url":"https://x.org/a.wav"},{"text":"Hi","type":"text"}],"role":"user"},)"
-        R"({"content":"Hello","role":"assistant"}])");
+  CHECK(
+      gemma::to_json(c) ==
+      R"([{"content":"Be brief.","role":"system"},{"content":[{"path":"cat.png","type":"image"},)"
+      R"({"type":"audio","url":"https://x.org/a.wav"},{"text":"Hi","type":"text"}],"role":"user"},)"
+      R"({"content":"Hello","role":"assistant"}])");
   CHECK(parse_conversation(gemma::to_json(c)).size() == 3);
 }

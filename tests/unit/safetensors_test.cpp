@@ -88,8 +88,8 @@ TEST_CASE("malformed files give a WeightError naming the file and the problem",
     require_weight_error(le64(~std::uint64_t{0}) + "{}", "exceeds");
   }
   SECTION("header not JSON") {
-    require_weight_error(file_bytes("{not json", 0), "not valid JSON");
-    require_weight_error(file_bytes("{\"a\":\"\xff\xfe\"}", 0), "not valid JSON");
+    require_weight_error(file_bytes("{not json", 0), "invalid JSON");
+    require_weight_error(file_bytes("{\"a\":\"\xff\xfe\"}", 0), "invalid JSON");
   }
   SECTION("header not an object") {
     require_weight_error(file_bytes("[1,2]", 0), "must be a JSON object");

@@ -1,0 +1,178 @@
+#include "media/source.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <array>
+#include <filesystem>
+#include <memory>
+
+#include "gemma/error.h"
+#include "util/curl.h"
+#include "util/files.h"
+
+namespace gemma::media {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;  // standard and URL-safe alphabets
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+// RFC 4648 base64; whitespace is skipped (line-wrapped payloads), padding optional.
+std::string decode_base64(std::string_view text, std::string_view name) {
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  uint32_t acc = 0;
+  int bits = 0;
+  bool padding = false;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      padding = true;
+      continue;
+    }
+    const int v = base64_value(c);
+    if (v < 0 || padding)
+      throw IoError(fmt::format("{}: invalid base64 payload (unexpected character '{}')", name, c));
+    acc = (acc << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(char((acc >> bits) & 0xFF));
+    }
+  }
+  if (bits >= 6) throw IoError(fmt::format("{}: truncated base64 payload", name));
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view text, std::string_view name) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+    const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+    if (hi < 0 || lo < 0) throw IoError(fmt::format("{}: invalid percent-encoding", name));
+    out.push_back(char(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+// data:[<mime>][;base64],<payload>
+MediaBytes read_data_uri(std::string_view uri, std::string_view kind, std::size_t max_bytes) {
+  const auto comma = uri.find(',');
+  const std::string_view header =
+      uri.substr(5, comma == std::string_view::npos ? std::string_view::npos : comma - 5);
+  const std::string mime(header.substr(0, header.find(';')));
+  MediaBytes media;
+  media.name = fmt::format("{} data:{} URI", kind, mime.empty() ? "" : mime);
+  if (comma == std::string_view::npos)
+    throw IoError(fmt::format("{}: malformed data URI (no ',' before the payload)", media.name));
+  const std::string_view payload = uri.substr(comma + 1);
+  const bool base64 = header.ends_with(";base64");
+  if (payload.size() / 4 * 3 > max_bytes)
+    throw IoError(
+        fmt::format("{}: payload exceeds the {} limit", media.name, util::format_bytes(max_bytes)));
+  media.bytes = base64 ? decode_base64(payload, media.name) : percent_decode(payload, media.name);
+  return media;
+}
+
+MediaBytes read_local(const fs::path& path, std::string_view kind, std::size_t max_bytes) {
+  MediaBytes media;
+  media.name = path.string();
+  try {
+    media.bytes = util::read_file(path, max_bytes);
+  } catch (const IoError& e) {
+    throw IoError(fmt::format("{} file: {}", kind, e.message()));
+  }
+  return media;
+}
+
+struct Download {
+  std::string body;
+  std::size_t max_bytes = 0;
+  bool too_large = false;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto& d = *static_cast<Download*>(user);
+  const std::size_t n = size * count;
+  if (d.body.size() + n > d.max_bytes) {
+    d.too_large = true;
+    return 0;  // aborts the transfer
+  }
+  d.body.append(data, n);
+  return n;
+}
+
+}  // namespace
+
+bool is_http_url(std::string_view source) {
+  return source.starts_with("http://") || source.starts_with("https://");
+}
+
+bool is_data_uri(std::string_view source) { return source.starts_with("data:"); }
+
+std::string http_get(const std::string& url, std::size_t max_bytes) {
+  const auto curl = util::curl_handle(url);
+  Download d;
+  d.max_bytes = max_bytes;
+  std::array<char, CURL_ERROR_SIZE> error{};
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error.data());
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &on_body);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &d);
+  const CURLcode rc = curl_easy_perform(curl.get());
+  if (d.too_large)
+    throw IoError(fmt::format("{}: response exceeds the {} limit", util::without_query(url),
+                              util::format_bytes(max_bytes)));
+  if (rc != CURLE_OK)
+    throw IoError(fmt::format("cannot download {}: {}", util::without_query(url),
+                              error[0] ? error.data() : curl_easy_strerror(rc)));
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (status >= 400)
+    throw IoError(
+        fmt::format("cannot download {}: HTTP status {}", util::without_query(url), status));
+  return std::move(d.body);
+}
+
+MediaBytes read_media(std::string_view source, std::string_view kind, std::size_t max_bytes) {
+  if (source.empty()) throw IoError(fmt::format("{} source is empty", kind));
+  MediaBytes media;
+  if (is_data_uri(source)) {
+    media = read_data_uri(source, kind, max_bytes);
+  } else if (is_http_url(source)) {
+    media.name = std::string(util::without_query(source));
+    media.bytes = http_get(std::string(source), max_bytes);
+  } else if (source.starts_with("file://")) {
+    media = read_local(percent_decode(source.substr(7), source), kind, max_bytes);
+  } else {
+    media = read_local(fs::path(source), kind, max_bytes);
+  }
+  if (media.bytes.empty()) throw IoError(fmt::format("{} {}: 0 bytes", kind, media.name));
+  return media;
+}
+
+}  // namespace gemma::media
