@@ -20,10 +20,11 @@ enum class ErrorCode : int {
   kGeneration = 6,       ///< generation failed (over-long prompt, cache exhausted, ...)
   kUnsupported = 7,      ///< a valid input that this version does not handle
   kInternal = 8,         ///< a broken invariant: a bug in gemma
+  kResource = 9,         ///< not enough memory (host or device) for the request
 };
 
 /// "invalid_argument", "io", "config", "weights", "processor", "generation", "unsupported",
-/// "internal" ("unknown" for a value outside the enum): the tag used in messages. The view points
+/// "internal", "resource" ("unknown" for a value outside the enum): the tag used in messages. The view points
 /// at static storage.
 GEMMA_API std::string_view error_category(ErrorCode code) noexcept;
 
@@ -52,7 +53,7 @@ class GEMMA_API Error : public std::runtime_error {
 
 /// One subclass per ErrorCode: InvalidArgumentError (kInvalidArgument), IoError (kIo), ConfigError
 /// (kConfig), WeightError (kWeights), ProcessorError (kProcessor), GenerationError (kGeneration),
-/// UnsupportedError (kUnsupported), InternalError (kInternal).
+/// UnsupportedError (kUnsupported), InternalError (kInternal), ResourceError (kResource).
 GEMMA_DEFINE_ERROR(InvalidArgumentError, ErrorCode::kInvalidArgument);
 GEMMA_DEFINE_ERROR(IoError, ErrorCode::kIo);
 GEMMA_DEFINE_ERROR(ConfigError, ErrorCode::kConfig);
@@ -61,6 +62,7 @@ GEMMA_DEFINE_ERROR(ProcessorError, ErrorCode::kProcessor);
 GEMMA_DEFINE_ERROR(GenerationError, ErrorCode::kGeneration);
 GEMMA_DEFINE_ERROR(UnsupportedError, ErrorCode::kUnsupported);
 GEMMA_DEFINE_ERROR(InternalError, ErrorCode::kInternal);
+GEMMA_DEFINE_ERROR(ResourceError, ErrorCode::kResource);
 
 #undef GEMMA_DEFINE_ERROR
 

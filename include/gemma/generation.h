@@ -22,6 +22,8 @@ using TokenCallback = std::function<bool(const TokenEvent&)>;
 struct GenerationStats {
   int64_t prompt_tokens = 0;  ///< non-padding prompt tokens over the batch
   int64_t new_tokens = 0;     ///< generated tokens over the batch, EOS included, padding not
+  /// new_tokens after each row's first (which prefill produces): what decode_seconds made.
+  int64_t decode_tokens = 0;
   /// Seconds from the call's start to the first new token: the prompt's forward (media encoders
   /// included) and the first token's selection.
   double prefill_seconds = 0;
@@ -37,9 +39,9 @@ struct GenerationStats {
   double prefill_tokens_per_second() const {
     return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0;
   }
-  /// Tokens after the first, per second of decode_seconds (0 when nothing was timed).
+  /// decode_tokens per second of decode_seconds (0 when nothing was timed).
   double decode_tokens_per_second() const {
-    return decode_seconds > 0 ? (new_tokens > 0 ? new_tokens - 1 : 0) / decode_seconds : 0;
+    return decode_seconds > 0 ? decode_tokens / decode_seconds : 0;
   }
 };
 

@@ -4,11 +4,15 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/argmax.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/isfinite.h>
+#include <ATen/ops/isnan.h>
+#include <ATen/ops/logical_not.h>
 #include <ATen/ops/multinomial.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/softmax.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -50,11 +54,25 @@ class Sampler {
 void check_lengths(const model::ForConditionalGeneration& model, int64_t prompt,
                    const ResolvedGeneration& config) {
   const auto limit = model->config().text.max_position_embeddings;
-  if (prompt + config.max_new_tokens > limit) {
+  // Compared without adding: max_new_tokens may be anything up to 2^63 - 1.
+  if (prompt > limit || config.max_new_tokens > limit - prompt) {
     throw GenerationError(
         fmt::format("prompt of {} tokens plus max_new_tokens {} exceeds the model's {} positions",
                     prompt, config.max_new_tokens, limit));
   }
+}
+
+// NaN or infinite logits mean corrupt weights or inputs (Gemma's soft-capped logits are always
+// finite): argmax would pick token 0 (<pad>) over and over, silently.
+void check_finite(const at::Tensor& logits, int64_t step) {
+  if (at::isfinite(logits).all().item<bool>()) return;
+  const auto bad = at::logical_not(at::isfinite(logits));
+  const int64_t rows = bad.any(1).sum().item<int64_t>();
+  const bool nan = at::isnan(logits).any().item<bool>();
+  throw GenerationError(fmt::format(
+      "the model produced {} logits at generation step {} ({} of {} rows): its weights or inputs "
+      "hold NaN or infinite values (check the checkpoint with `gemma info --check-weights`)",
+      nan ? "NaN" : "infinite", step, rows, logits.size(0)));
 }
 
 }  // namespace
@@ -66,8 +84,11 @@ GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor
   const auto b = input_ids.size(0), t = input_ids.size(1);
   check_lengths(model, t, config);
   const auto param = model->parameters().front();
+  // Grown as tokens come: most generations stop at EOS long before max_new_tokens.
+  constexpr int64_t kFirstDecodeTokens = 256;
   KvCache cache(model->config().text, b, t + config.max_new_tokens,
-                at::TensorOptions().dtype(param.scalar_type()).device(param.device()));
+                at::TensorOptions().dtype(param.scalar_type()).device(param.device()),
+                t + std::min(config.max_new_tokens, kFirstDecodeTokens));
   auto mask = attention_mask.defined() ? attention_mask.to(at::kLong)
                                        : at::ones({b, t}, input_ids.options().dtype(at::kLong));
   // Left padding per row: the repetition penalty ignores it, as transformers does.
@@ -85,8 +106,10 @@ GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor
   for (int64_t step = 0; step < config.max_new_tokens; ++step) {
     model::ForwardInputs in{step_ids, mask, {}, &cache};
     if (step == 0) in.media = media;
-    auto logits = model->forward(in).logits.select(1, -1);
-    auto scores = process_logits(logits.to(at::kFloat), all_ids, padding, config);
+    in.logits_to_keep = 1;  // the prompt's other positions would cost [B, T, vocab] floats
+    auto logits = model->forward(in).logits.select(1, -1).to(at::kFloat);
+    check_finite(logits, step);
+    auto scores = process_logits(logits, all_ids, padding, config);
     auto next = sampler.next(scores).to(at::kCPU);
     if (step == 0) {
       result.stats.prefill_seconds = result.stats.time_to_first_token_seconds =
@@ -114,7 +137,10 @@ GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor
     all_ids = at::cat({all_ids, step_ids}, 1);
     mask = at::cat({mask, at::ones({b, 1}, mask.options())}, 1);
   }
-  for (const auto& row : result.tokens) result.stats.new_tokens += row.size();
+  for (const auto& row : result.tokens) {
+    result.stats.new_tokens += row.size();
+    result.stats.decode_tokens += std::max<int64_t>(0, static_cast<int64_t>(row.size()) - 1);
+  }
   result.stats.decode_seconds = seconds_since(start) - result.stats.prefill_seconds;
   result.stats.peak_memory_bytes = peak_memory.bytes();
   return result;

@@ -3,22 +3,26 @@
 #include <ATen/ops/zeros.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "gemma/error.h"
 
 namespace gemma::generation {
 
 KvCache::KvCache(const TextConfig& config, int64_t batch, int64_t capacity,
-                 const at::TensorOptions& options)
+                 const at::TensorOptions& options, int64_t reserve)
     : batch_(batch), capacity_(capacity) {
-  if (batch <= 0 || capacity <= 0) {
-    throw InvalidArgumentError(fmt::format(
-        "KV cache needs a positive batch and capacity, got {} and {}", batch, capacity));
+  if (batch <= 0 || capacity <= 0 || reserve <= 0) {
+    throw InvalidArgumentError(
+        fmt::format("KV cache needs a positive batch, capacity and reserve, got {}, {} and {}",
+                    batch, capacity, reserve));
   }
+  const int64_t allocated = std::min(capacity, reserve);
   keys_.resize(config.num_hidden_layers);
   values_.resize(config.num_hidden_layers);
   for (int l = 0; l < config.num_hidden_layers; ++l) {
     if (config.kv_shared_layer_index(l) >= 0) continue;
-    keys_[l] = at::zeros({batch, config.num_key_value_heads, capacity, config.head_dim}, options);
+    keys_[l] = at::zeros({batch, config.num_key_value_heads, allocated, config.head_dim}, options);
     values_[l] = at::zeros_like(keys_[l]);
   }
 }
@@ -34,6 +38,16 @@ std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& k
   auto& v = values_.at(layer);
   if (!k.defined()) {
     throw InternalError(fmt::format("layer {} shares KV and owns no cache entries", layer));
+  }
+  if (length_ + t > k.size(2)) {
+    const int64_t grown = std::min(capacity_, std::max(length_ + t, 2 * k.size(2)));
+    for (auto* cache : {&k, &v}) {
+      auto sizes = cache->sizes().vec();
+      sizes[2] = grown;
+      auto bigger = at::zeros(sizes, cache->options());
+      bigger.narrow(2, 0, length_).copy_(cache->narrow(2, 0, length_));
+      *cache = std::move(bigger);
+    }
   }
   k.narrow(2, length_, t).copy_(keys);
   v.narrow(2, length_, t).copy_(values);

@@ -1,7 +1,9 @@
 #pragma once
-// The caller-owned KV cache: preallocated per non-shared decoder layer, [B, kv_heads, capacity,
-// head_dim]. KV-shared layers own nothing here: they read their producer's entries in the same
-// forward (see text/attention.h).
+// The caller-owned KV cache: per non-shared decoder layer, [B, kv_heads, allocated, head_dim],
+// allocated for `reserve` tokens first and grown geometrically up to `capacity` as tokens arrive, so
+// that a generation allowed to run to the end of the context (32k positions: GBs of cache) holds
+// memory only for the tokens it really produces. KV-shared layers own nothing here: they read
+// their producer's entries in the same forward (see text/attention.h).
 #include <ATen/core/Tensor.h>
 
 #include <utility>
@@ -14,15 +16,16 @@ namespace gemma::generation {
 class KvCache {
  public:
   KvCache(const TextConfig& config, int64_t batch, int64_t capacity,
-          const at::TensorOptions& options);
+          const at::TensorOptions& options, int64_t reserve);
 
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
   // Tokens committed so far; a forward writes at [length, length + T) and then calls advance(T).
   int64_t length() const { return length_; }
 
-  // Writes this step's K/V ([B, kv_heads, T, head_dim]) for `layer` and returns views over all
-  // entries so far including them. GenerationError when capacity would be exceeded.
+  // Writes this step's K/V ([B, kv_heads, T, head_dim]) for `layer` (growing its storage when
+  // full) and returns views over all entries so far including them. GenerationError when
+  // capacity would be exceeded.
   std::pair<at::Tensor, at::Tensor> update(int layer, const at::Tensor& keys,
                                            const at::Tensor& values);
   void advance(int64_t tokens);

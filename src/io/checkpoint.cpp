@@ -18,8 +18,12 @@ constexpr const char* kSingleName = "model.safetensors";
 }  // namespace
 
 std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
-  const auto source = index_path.string();
-  const auto index = util::parse_json<WeightError>(util::read_file(index_path), source);
+  return parse_weight_map(util::read_file(index_path), index_path.string());
+}
+
+std::map<std::string, std::string> parse_weight_map(std::string_view text,
+                                                    std::string_view source) {
+  const auto index = util::parse_json<WeightError>(text, source);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     throw WeightError(fmt::format("{}: expected an object with a 'weight_map' object", source));
   }
@@ -39,6 +43,7 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
     }
     map.emplace(name, std::move(file));
   }
+  if (map.empty()) throw WeightError(fmt::format("{}: weight_map names no tensors", source));
   return map;
 }
 
@@ -49,6 +54,7 @@ Checkpoint Checkpoint::open(const fs::path& path) {
     if (fs::exists(path / kIndexName)) {
       index_path = path / kIndexName;
     } else if (fs::exists(path / kSingleName)) {
+      ckpt.source_ = (path / kSingleName).string();
       ckpt.add_file(std::make_unique<SafetensorsFile>(SafetensorsFile::open(path / kSingleName)));
       return ckpt;
     } else {
@@ -58,9 +64,11 @@ Checkpoint Checkpoint::open(const fs::path& path) {
   } else if (path.extension() == ".json") {
     index_path = path;
   } else {
+    ckpt.source_ = path.string();
     ckpt.add_file(std::make_unique<SafetensorsFile>(SafetensorsFile::open(path)));
     return ckpt;
   }
+  ckpt.source_ = index_path.string();
 
   const auto weight_map = read_weight_map(index_path);
   const auto dir = index_path.parent_path();

@@ -14,8 +14,10 @@
 namespace gemma::io {
 
 // An index's weight_map: tensor name -> shard file name, each a bare file name beside the index.
-// Throws WeightError naming the index when it is malformed.
+// Throws WeightError naming the index when it is malformed or names no tensor.
 std::map<std::string, std::string> read_weight_map(const std::filesystem::path& index_path);
+// The same for the index's text; `source` names it in errors.
+std::map<std::string, std::string> parse_weight_map(std::string_view text, std::string_view source);
 
 class Checkpoint {
  public:
@@ -27,6 +29,8 @@ class Checkpoint {
   // `path` is a model directory, an index file, or a single .safetensors file.
   static Checkpoint open(const std::filesystem::path& path);
 
+  // What the checkpoint was opened from (the index, or the one .safetensors file), for messages.
+  const std::string& source() const { return source_; }
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
   // All tensors by name (sorted).
   const std::map<std::string, Entry, std::less<>>& entries() const { return entries_; }
@@ -35,6 +39,7 @@ class Checkpoint {
 
  private:
   void add_file(std::unique_ptr<SafetensorsFile> file);
+  std::string source_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, Entry, std::less<>> entries_;
 };

@@ -3,6 +3,7 @@
 // loading is one pass that reports missing, unexpected and mis-shaped tensors by those names.
 #include <torch/nn/module.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,8 +29,16 @@ struct LoadReport {
   std::vector<std::string> skipped;
 };
 
-// Strict: throws WeightError listing every missing, unexpected or mis-shaped key (by HF name) when
-// the checkpoint does not fit the module. Parameters keep their requires_grad flags.
+// Matches every parameter of `root` with its checkpoint tensor by name and checks shape and dtype
+// (floating point: F16, BF16, F32, F64). Reads and allocates nothing, so `root` may be built on the
+// meta device: a config whose sizes do not fit the checkpoint then fails before any allocation.
+// Throws one WeightError, on one line, listing every missing, unexpected, mis-shaped or
+// non-floating-point tensor by HF name. Returns the bytes that loading into parameters of
+// `target` (dtype and device) allocates: tensors not viewed zero-copy in the mapped file.
+std::uint64_t check_weights(torch::nn::Module& root, const Checkpoint& checkpoint,
+                            const LoadOptions& options, const at::TensorOptions& target);
+
+// check_weights(), then fills the parameters. Parameters keep their requires_grad flags.
 LoadReport load_weights(torch::nn::Module& root, const Checkpoint& checkpoint,
                         const LoadOptions& options);
 

@@ -183,7 +183,11 @@ ForwardOutput ForConditionalGenerationImpl::forward(const ForwardInputs& in) {
   auto out = lm->forward(t);
 
   ForwardOutput result;
-  result.logits = at::linear(out.last_hidden_state, lm->embed_tokens->weight);
+  auto hidden = out.last_hidden_state;
+  if (in.logits_to_keep > 0 && in.logits_to_keep < hidden.size(1)) {
+    hidden = hidden.narrow(1, hidden.size(1) - in.logits_to_keep, in.logits_to_keep);
+  }
+  result.logits = at::linear(hidden, lm->embed_tokens->weight);
   if (config_.text.final_logit_softcapping) {
     const double cap = *config_.text.final_logit_softcapping;
     result.logits = at::tanh(result.logits / cap) * cap;

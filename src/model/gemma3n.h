@@ -65,10 +65,11 @@ struct ForwardInputs {
   generation::KvCache* cache = nullptr;
   bool output_hidden_states = false;
   MultimodalInputs media = {};  // prefill only: merged at the placeholder positions of input_ids
+  int64_t logits_to_keep = 0;   // transformers' logits_to_keep: the last N positions; 0 = all
 };
 
 struct ForwardOutput {
-  at::Tensor logits;  // [B, T, vocab], soft-capped, in the model dtype
+  at::Tensor logits;  // [B, T (or logits_to_keep), vocab], soft-capped, in the model dtype
   std::vector<at::Tensor> hidden_states;
 };
 

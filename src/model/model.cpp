@@ -8,6 +8,7 @@
 #include "gemma/tokenizer.h"
 #include "generation/generate.h"
 #include "model/loader.h"
+#include "util/torch_errors.h"
 
 namespace gemma {
 namespace {
@@ -94,13 +95,15 @@ at::Tensor Model::forward(const at::Tensor& input_ids, const at::Tensor& attenti
 }
 
 at::Tensor Model::forward(const BatchEncoding& inputs) const {
-  const auto& d = impl_->device;
-  const auto& mask = inputs.attention_mask;
-  model::ForwardInputs in;
-  in.input_ids = inputs.input_ids.to(d);
-  in.attention_mask = mask.defined() ? mask.to(d) : mask;
-  in.media = media_inputs(inputs, d);
-  return impl_->loaded.model->forward(in).logits;
+  return util::with_torch_errors("Model::forward", [&] {
+    const auto& d = impl_->device;
+    const auto& mask = inputs.attention_mask;
+    model::ForwardInputs in;
+    in.input_ids = inputs.input_ids.to(d);
+    in.attention_mask = mask.defined() ? mask.to(d) : mask;
+    in.media = media_inputs(inputs, d);
+    return impl_->loaded.model->forward(in).logits;
+  });
 }
 
 GenerateResult Model::generate(const at::Tensor& input_ids, const at::Tensor& attention_mask,
@@ -128,11 +131,13 @@ GenerateResult Model::generate_tokens(const BatchEncoding& inputs, const Generat
   auto callback = resolved.stop_strings.empty() ? on_token
                                                 : with_stop_strings(on_token, resolved.stop_strings,
                                                                     *tokenizer, input_ids.size(0));
-  const auto& d = impl_->device;
-  const auto& mask = inputs.attention_mask;
-  return generation::generate(impl_->loaded.model, input_ids.to(d),
-                              mask.defined() ? mask.to(d) : mask, resolved, callback,
-                              media_inputs(inputs, d));
+  return util::with_torch_errors("generate", [&] {
+    const auto& d = impl_->device;
+    const auto& mask = inputs.attention_mask;
+    return generation::generate(impl_->loaded.model, input_ids.to(d),
+                                mask.defined() ? mask.to(d) : mask, resolved, callback,
+                                media_inputs(inputs, d));
+  });
 }
 
 GenerateResult Model::generate(const at::Tensor& input_ids, const at::Tensor& attention_mask,

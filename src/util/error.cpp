@@ -12,6 +12,7 @@ std::string_view error_category(ErrorCode code) noexcept {
     case ErrorCode::kGeneration: return "generation";
     case ErrorCode::kUnsupported: return "unsupported";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kResource: return "resource";
   }
   return "unknown";
 }

@@ -13,4 +13,7 @@ TEST_CASE("errors carry a code and a category-tagged message", "[unit][error]") 
   CHECK_THROWS_AS(throw gemma::ConfigError("x"), gemma::Error);
   CHECK_THROWS_AS(throw gemma::ProcessorError("x"), std::runtime_error);
   CHECK(gemma::error_category(gemma::ErrorCode::kInternal) == "internal");
+  CHECK(gemma::error_category(gemma::ErrorCode::kResource) == "resource");
+  CHECK(std::string(gemma::ResourceError("x").what()) == "[gemma.resource] x");
+  CHECK(gemma::error_category(static_cast<gemma::ErrorCode>(99)) == "unknown");
 }
