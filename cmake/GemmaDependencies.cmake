@@ -8,6 +8,10 @@ find_package(Threads REQUIRED)
 pkg_check_modules(SndFile REQUIRED IMPORTED_TARGET sndfile)
 pkg_check_modules(Soxr REQUIRED IMPORTED_TARGET soxr)
 find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs videoio)
+# The codecs under OpenCV, whose messages gemma captures (src/media/quiet_codecs.h).
+pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)
+pkg_check_modules(AVUtil REQUIRED IMPORTED_TARGET libavutil)
+find_package(JPEG REQUIRED)
 
 if(GEMMA_WITH_TORCH)
   include(GemmaTorch)

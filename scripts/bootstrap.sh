@@ -14,7 +14,10 @@ want_fixtures=0
 apt_packages=(
   build-essential cmake ninja-build ccache pkg-config python3-venv
   libsentencepiece-dev libopencv-dev libsndfile1-dev libsoxr-dev libfmt-dev
+  libpng-dev libjpeg-dev libavutil-dev
   catch2 nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev
+  # clang with libFuzzer, for the fuzz targets (scripts/fuzz.sh, the last stage of scripts/test.sh)
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gemma/export.h"
+#include "gemma/media_limits.h"
 
 namespace gemma {
 
@@ -36,10 +37,11 @@ struct AudioLoadOptions {
 };
 
 /// Reads `source` — a local path, a file:// URL, an http(s) URL or a data: URI, as the `path`/`url`
-/// fields of transformers' chat messages accept them — and decodes it with decode_audio().
-/// Throws IoError when the source cannot be read, otherwise as decode_audio().
+/// fields of transformers' chat messages accept them — within `limits` (size, and for URLs time
+/// and redirects), and decodes it with decode_audio(). Throws IoError when the source cannot be
+/// read or passes a limit, otherwise as decode_audio().
 GEMMA_API Audio load_audio(std::string_view source, int64_t target_rate,
-                           const AudioLoadOptions& options = {});
+                           const AudioLoadOptions& options = {}, const MediaLimits& limits = {});
 
 /// Decodes an encoded file held in memory (`bytes`, not copied) with libsndfile: every format the
 /// installed libsndfile reads (WAV, AIFF, FLAC, OGG/Vorbis, OGG/Opus, MP3 with libsndfile >= 1.1,

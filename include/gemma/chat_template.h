@@ -57,11 +57,12 @@ class GEMMA_API ChatTemplate {
   /// `source_name` names the messages in error messages (e.g. the file they came from).
   /// Throws InvalidArgumentError for malformed JSON, an empty conversation or a message that is
   /// not an object (naming `source_name` and the message index), and ProcessorError when the
-  /// template rejects the conversation: its raise_exception message verbatim, e.g.
-  /// "Conversation roles must alternate user/assistant/user/assistant/...".
+  /// template rejects the conversation ("<template file> line L, column C: TemplateError: <its
+  /// raise_exception message>", as transformers' TemplateError) or passes a limit.
+  /// `limits` bound the rendering (see TemplateLimits).
   std::string render(std::string_view messages_json, bool add_generation_prompt = true,
-                     std::string_view extra_json = {},
-                     std::string_view source_name = "messages") const;
+                     std::string_view extra_json = {}, std::string_view source_name = "messages",
+                     const TemplateLimits& limits = {}) const;
 
   /// The template text as the model directory stores it.
   const std::string& source() const;

@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "gemma/export.h"
+#include "gemma/media_limits.h"
 
 namespace gemma {
 
-/// Largest image accepted, in pixels (width × height): 2^28, e.g. 16384 × 16384. Checked against
-/// the encoded file's header before any pixel is decoded, so a forged header cannot exhaust memory.
+/// Largest image accepted at all, in pixels (width × height): 2^28, e.g. 16384 × 16384. Decoding
+/// stops below that, at MediaLimits::max_image_pixels (PIL's limit), checked against the encoded
+/// file's header before any pixel is decoded, so that a forged header cannot exhaust memory.
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 28;
 
 /// An 8-bit RGB image that owns its pixels.
@@ -22,9 +24,10 @@ struct Image {
   std::vector<uint8_t> rgb;  ///< height × width × 3 bytes: rows top to bottom, R, G, B per pixel
 };
 
-/// Loads a local path, a file:// URL, an http(s) URL or a data: URI, then decode_image(). Throws
+/// Loads a local path, a file:// URL, an http(s) URL or a data: URI within `limits` (size, and
+/// for URLs time and redirects), then decode_image(). Throws
 /// IoError (the source cannot be read) or what decode_image throws, naming `source`.
-GEMMA_API Image load_image(std::string_view source);
+GEMMA_API Image load_image(std::string_view source, const MediaLimits& limits = {});
 
 /// Decodes PNG, JPEG, WebP, BMP or PNM bytes to what transformers' `load_image` returns: the EXIF
 /// orientation applied (JPEG APP1, PNG eXIf, WebP EXIF chunk), then PIL's `convert("RGB")`: palette
@@ -33,9 +36,11 @@ GEMMA_API Image load_image(std::string_view source);
 /// these formats except CMYK JPEGs (OpenCV's CMYK -> RGB rounding: at most 1 level off) and
 /// orientation given only in XMP (PIL reads it, this ignores it). `name` (a path, URL, ...) words
 /// the errors. Throws ProcessorError naming `name` for bytes that are empty, no image, truncated or
-/// corrupt, or larger than kMaxImagePixels; UnsupportedError for GIF, TIFF, JPEG 2000, HEIF/AVIF
+/// corrupt (quoting the decoder's message, which is not printed), or larger than
+/// limits.max_image_pixels (checked from the header before decoding); UnsupportedError for GIF, TIFF, JPEG 2000, HEIF/AVIF
 /// (OpenCV 4.6 decodes them not at all or not as PIL does) and for depths other than 8 and 16 bits.
-GEMMA_API Image decode_image(std::string_view bytes, std::string_view name);
+GEMMA_API Image decode_image(std::string_view bytes, std::string_view name,
+                             const MediaLimits& limits = {});
 
 /// Copies `width` × `height` RGB pixels (rows top to bottom, 3 bytes per pixel, no row padding)
 /// from `data`, which the caller keeps. Throws InvalidArgumentError for a null `data`, a size below
@@ -59,6 +64,7 @@ struct VideoOptions {
 /// be read, and ProcessorError naming `source` when it is no video OpenCV can open or has no
 /// frames.
 GEMMA_API std::vector<Image> load_video_frames(std::string_view source,
-                                               const VideoOptions& options = {});
+                                               const VideoOptions& options = {},
+                                               const MediaLimits& limits = {});
 
 }  // namespace gemma

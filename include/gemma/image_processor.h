@@ -36,6 +36,8 @@ class GEMMA_API ImageProcessor {
   /// this returns the same values as float32. Throws InvalidArgumentError for no images, an image
   /// whose `rgb` size is not width × height × 3, or (without do_resize) images of different sizes.
   at::Tensor preprocess(const std::vector<Image>& images) const;
+  /// One image: [1, 3, size.height, size.width], the row preprocess() gives it in a batch.
+  at::Tensor preprocess_image(const Image& image) const;
 
  private:
   ImageProcessorConfig config_;

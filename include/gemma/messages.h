@@ -8,6 +8,8 @@
 ///                                 user({image("cat.png"), text("What is this?")})};
 ///
 /// or parse the JSON transformers accepts with parse_conversation().
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -84,12 +86,21 @@ GEMMA_API Message assistant(std::string text);
 GEMMA_API Conversation parse_conversation(std::string_view json,
                                           std::string_view source_name = "messages");
 
+/// Largest messages file read_messages_file() reads: 512 MiB (base64 media included).
+inline constexpr std::uint64_t kMaxMessagesFileBytes = std::uint64_t{512} << 20;
+
+/// The bytes of a JSON messages file for parse_conversation(s) or ChatTemplate::render. Throws
+/// IoError naming `path` when it is missing, not a regular file (a FIFO, a device) or larger than
+/// kMaxMessagesFileBytes.
+GEMMA_API std::string read_messages_file(const std::filesystem::path& path);
+
 /// A single conversation or a JSON list of conversations (a batch).
 GEMMA_API std::vector<Conversation> parse_conversations(std::string_view json,
                                                         std::string_view source_name = "messages");
 
 /// The conversation as JSON in transformers' format (decoded media become {"type": "image"} /
-/// {"type": "audio"} parts without a source).
+/// {"type": "audio"} parts without a source). Throws InvalidArgumentError naming the message and
+/// field ("messages[0].content") for text that is not valid UTF-8.
 GEMMA_API std::string to_json(const Conversation& conversation);
 
 }  // namespace gemma

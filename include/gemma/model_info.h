@@ -42,4 +42,18 @@ GEMMA_API ModelInfo inspect_model(const std::filesystem::path& model_dir);
 /// A human-readable multi-line summary of `info`.
 GEMMA_API std::string describe(const ModelInfo& info);
 
+/// A tensor holding NaN or infinite values (see find_non_finite_weights).
+struct NonFiniteTensor {
+  std::string name;          ///< the checkpoint's tensor name
+  std::uint64_t nan = 0;     ///< NaN values
+  std::uint64_t inf = 0;     ///< +/- infinite values
+  std::uint64_t values = 0;  ///< all values of the tensor
+};
+
+/// Reads every floating-point tensor of the checkpoint in `model_dir` (F16, BF16, F32, F64; the
+/// whole checkpoint is read once) and returns those holding NaN or infinite values, which make a
+/// model produce NaN logits. Throws what inspect_model throws. `gemma info --check-weights`.
+GEMMA_API std::vector<NonFiniteTensor> find_non_finite_weights(
+    const std::filesystem::path& model_dir);
+
 }  // namespace gemma

@@ -12,11 +12,13 @@
 #include "gemma/audio.h"
 #include "gemma/audio_features.h"
 #include "gemma/batch_encoding.h"
+#include "gemma/chat_template.h"
 #include "gemma/config.h"
 #include "gemma/export.h"
 #include "gemma/hub.h"
 #include "gemma/image.h"
 #include "gemma/image_processor.h"
+#include "gemma/media_limits.h"
 #include "gemma/messages.h"
 #include "gemma/tokenizer.h"
 
@@ -35,6 +37,11 @@ struct ChatTemplateOptions {
   /// features exactly as alone, zero-padded (masked) to the longest, so batching never changes a
   /// row's reply; Pipeline uses this.
   bool audio_features_per_clip = false;
+  /// Caps on the media of the call (sizes, download time, decoded pixels over all images and
+  /// frames); see gemma/media_limits.h.
+  MediaLimits media;
+  /// Budgets for rendering the chat template; see gemma/chat_template.h.
+  TemplateLimits template_limits;
 };
 
 /// Loaded from a model directory; immutable afterwards, so one Processor may serve several threads.

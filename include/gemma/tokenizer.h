@@ -19,6 +19,11 @@
 
 namespace gemma {
 
+/// Byte offset of the first byte of `text` that does not start a valid UTF-8 sequence (overlong
+/// forms, surrogates and code points above U+10FFFF are invalid); nullopt when all of it is valid.
+/// Text passed to the tokenizer and the chat template must be valid UTF-8.
+GEMMA_API std::optional<std::size_t> find_invalid_utf8(std::string_view text);
+
 /// Immutable once loaded. Copies are cheap and share the loaded model; every const method may be
 /// called from several threads at once.
 class GEMMA_API Tokenizer {

@@ -66,11 +66,20 @@ void ModelConfig::validate(std::string_view source) const {
 
   root.positive("audio_soft_tokens_per_image", audio_soft_tokens_per_image);
   root.positive("vision_soft_tokens_per_image", vision_soft_tokens_per_image);
-  for (const auto& [field, id] :
-       {std::pair{"boi_token_id", boi_token_id}, std::pair{"eoi_token_id", eoi_token_id},
-        std::pair{"image_token_id", image_token_id}, std::pair{"boa_token_id", boa_token_id},
-        std::pair{"eoa_token_id", eoa_token_id}, std::pair{"audio_token_id", audio_token_id}}) {
+  const std::pair<const char*, int64_t> multimodal_ids[] = {
+      {"boi_token_id", boi_token_id}, {"eoi_token_id", eoi_token_id},
+      {"image_token_id", image_token_id}, {"boa_token_id", boa_token_id},
+      {"eoa_token_id", eoa_token_id}, {"audio_token_id", audio_token_id}};
+  for (size_t i = 0; i < std::size(multimodal_ids); ++i) {
+    const auto& [field, id] = multimodal_ids[i];
     root.token_id(field, id, vocab, vocab_name);
+    // One id for two roles would put image features at audio placeholders (or the reverse).
+    for (size_t j = 0; j < i; ++j) {
+      if (multimodal_ids[j].second == id) {
+        root.fail(field, fmt::format("{} is also {}; each special token needs its own id", id,
+                                     multimodal_ids[j].first));
+      }
+    }
   }
   // Gemma3nModel routes ids in [vision offset, audio offset) to embed_vision and ids from the
   // audio offset on to embed_audio; each table must fit in the text vocabulary.

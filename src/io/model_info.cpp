@@ -1,5 +1,8 @@
 #include "gemma/model_info.h"
 
+#include <cstring>
+#include <span>
+
 #include <algorithm>
 #include <set>
 
@@ -108,6 +111,49 @@ std::string describe(const ModelInfo& info) {
                        fmt::join(p.dtypes, ","));
   }
   return out;
+}
+
+namespace {
+
+// IEEE formats by their bits: all-ones exponent is NaN (mantissa set) or infinity (mantissa zero).
+template <class Bits>
+void count_non_finite(std::span<const std::byte> bytes, Bits exponent, Bits mantissa,
+                      NonFiniteTensor& out) {
+  for (std::size_t i = 0; i + sizeof(Bits) <= bytes.size(); i += sizeof(Bits)) {
+    Bits v;
+    std::memcpy(&v, bytes.data() + i, sizeof(Bits));
+    if ((v & exponent) != exponent) continue;
+    ((v & mantissa) ? out.nan : out.inf) += 1;
+  }
+}
+
+}  // namespace
+
+std::vector<NonFiniteTensor> find_non_finite_weights(const std::filesystem::path& model_dir) {
+  std::vector<NonFiniteTensor> found;
+  const auto ckpt = io::Checkpoint::open(model_dir);
+  for (const auto& [name, entry] : ckpt.entries()) {
+    NonFiniteTensor t{name, 0, 0, entry.info->numel()};
+    const auto bytes = entry.file->bytes(*entry.info);
+    switch (entry.info->dtype) {
+      case io::Dtype::kF16:
+        count_non_finite<std::uint16_t>(bytes, 0x7C00, 0x03FF, t);
+        break;
+      case io::Dtype::kBF16:
+        count_non_finite<std::uint16_t>(bytes, 0x7F80, 0x007F, t);
+        break;
+      case io::Dtype::kF32:
+        count_non_finite<std::uint32_t>(bytes, 0x7F800000u, 0x007FFFFFu, t);
+        break;
+      case io::Dtype::kF64:
+        count_non_finite<std::uint64_t>(bytes, 0x7FF0000000000000ull, 0x000FFFFFFFFFFFFFull, t);
+        break;
+      default:
+        continue;
+    }
+    if (t.nan || t.inf) found.push_back(std::move(t));
+  }
+  return found;
 }
 
 }  // namespace gemma

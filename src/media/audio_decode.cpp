@@ -136,8 +136,9 @@ Audio decode_audio(std::string_view bytes, std::string_view name, int64_t target
   return media::resample_mono(std::move(mono), info.samplerate, target_rate, name);
 }
 
-Audio load_audio(std::string_view source, int64_t target_rate, const AudioLoadOptions& options) {
-  const media::MediaBytes media = media::read_media(source, "audio");
+Audio load_audio(std::string_view source, int64_t target_rate, const AudioLoadOptions& options,
+                 const MediaLimits& limits) {
+  const media::MediaBytes media = media::read_media(source, "audio", limits);
   return decode_audio(media.bytes, media.name, target_rate, options);
 }
 

@@ -1,4 +1,5 @@
 #include "media/image_decode.h"
+#include "media/image_mat.h"
 
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include "gemma/error.h"
 #include "gemma/opencv.h"
 #include "media/image_header.h"
+#include "media/quiet_codecs.h"
 #include "media/source.h"
 
 namespace gemma {
@@ -67,14 +69,38 @@ void apply_orientation(cv::Mat& mat, int orientation) {
 
 }  // namespace media
 
-Image decode_image(std::string_view bytes, std::string_view name) {
-  const auto header = media::read_image_header(bytes, name);
-  if (header.width > kMaxImagePixels || header.height > kMaxImagePixels ||
-      header.width * header.height > kMaxImagePixels) {
+namespace media {
+
+PixelBudget::PixelBudget(int64_t pixels) : left_(pixels), total_(pixels) {}
+
+void PixelBudget::take(int64_t width, int64_t height, std::string_view name) {
+  const int64_t pixels = width * height;  // callers bound each side by max_image_pixels first
+  if (pixels > left_) {
     throw ProcessorError(fmt::format(
-        "{}: the {} image is {}x{} pixels, more than the {} pixels gemma decodes (kMaxImagePixels)",
-        name, header.format, header.width, header.height, kMaxImagePixels));
+        "{}: decoding its {}x{} pixels would pass the {} pixels one request may decode "
+        "(MediaLimits::max_request_pixels)",
+        name, width, height, total_));
   }
+  left_ -= pixels;
+}
+
+void check_image_size(int64_t width, int64_t height, std::string_view format,
+                      std::string_view name, const MediaLimits& limits) {
+  const int64_t limit = std::min(limits.max_image_pixels, kMaxImagePixels);
+  if (width > limit || height > limit || width * height > limit) {
+    throw ProcessorError(fmt::format(
+        "{}: the {} is {}x{} pixels, more than the {} pixels gemma decodes "
+        "(MediaLimits::max_image_pixels)",
+        name, format, width, height, limit));
+  }
+}
+
+Image decode_image(std::string_view bytes, std::string_view name, const MediaLimits& limits,
+                   PixelBudget* budget) {
+  const auto header = read_image_header(bytes, name);
+  check_image_size(header.width, header.height, fmt::format("{} image", header.format), name,
+                   limits);
+  if (budget) budget->take(header.width, header.height, name);
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
     throw ProcessorError(
         fmt::format("{}: {} bytes is more than OpenCV decodes ({})", name, bytes.size(), INT_MAX));
@@ -82,6 +108,7 @@ Image decode_image(std::string_view bytes, std::string_view name) {
   // IMREAD_UNCHANGED: no EXIF rotation, alpha and 16 bits kept, so that PIL's rules apply after.
   const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
   cv::Mat mat;
+  const QuietDecoding quiet;
   try {
     mat = cv::imdecode(encoded, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
@@ -89,16 +116,23 @@ Image decode_image(std::string_view bytes, std::string_view name) {
         fmt::format("{}: cannot decode the {} image: {}", name, header.format, e.err));
   }
   if (mat.empty()) {
-    throw ProcessorError(
-        fmt::format("{}: the {} image is corrupt or truncated", name, header.format));
+    const auto why = quiet.last_message();
+    throw ProcessorError(fmt::format("{}: the {} image is corrupt or truncated{}", name,
+                                     header.format, why.empty() ? "" : " (" + why + ")"));
   }
-  media::apply_orientation(mat, header.orientation);
-  return media::rgb_from_mat(mat, name);
+  apply_orientation(mat, header.orientation);
+  return rgb_from_mat(mat, name);
 }
 
-Image load_image(std::string_view source) {
-  const auto media = media::read_media(source, "image");
-  return decode_image(media.bytes, media.name);
+}  // namespace media
+
+Image decode_image(std::string_view bytes, std::string_view name, const MediaLimits& limits) {
+  return media::decode_image(bytes, name, limits, nullptr);
+}
+
+Image load_image(std::string_view source, const MediaLimits& limits) {
+  const auto media = media::read_media(source, "image", limits);
+  return decode_image(media.bytes, media.name, limits);
 }
 
 Image image_from_rgb(const uint8_t* data, int64_t width, int64_t height) {

@@ -5,10 +5,9 @@
 #include <string>
 #include <string_view>
 
-namespace gemma::media {
+#include "gemma/media_limits.h"
 
-/// Largest encoded media file read into memory (images, audio, video): 2 GiB.
-inline constexpr std::size_t kMaxMediaBytes = std::size_t{2} << 30;
+namespace gemma::media {
 
 struct MediaBytes {
   std::string bytes;
@@ -21,14 +20,15 @@ bool is_http_url(std::string_view source);
 /// True for `data:` URIs.
 bool is_data_uri(std::string_view source);
 
-/// Reads a local path, a file:// URL, an http(s) URL (libcurl; redirects followed) or a data: URI
-/// (base64 or percent-encoded). `kind` ("image", "audio", "video") words the errors. Throws IoError
-/// naming the source when it cannot be read, is empty, or exceeds `max_bytes`.
+/// Reads a local path (a regular file), a file:// URL, an http(s) URL (libcurl; redirects
+/// followed) or a data: URI (base64 or percent-encoded), within `limits` (max_bytes, and for URLs
+/// http_timeout_seconds and max_redirects). `kind` ("image", "audio", "video") words the errors.
+/// Throws IoError naming the source when it cannot be read, is empty, or exceeds a limit.
 MediaBytes read_media(std::string_view source, std::string_view kind,
-                      std::size_t max_bytes = kMaxMediaBytes);
+                      const MediaLimits& limits = {});
 
-/// HTTP(S) GET into memory; throws IoError naming the URL on a transport error, an HTTP status
-/// >= 400, or a body over `max_bytes`.
-std::string http_get(const std::string& url, std::size_t max_bytes);
+/// HTTP(S) GET into memory within `limits`; throws IoError naming the URL on a transport error, a
+/// timeout, too many redirects, an HTTP status >= 400, or a body over max_bytes.
+std::string http_get(const std::string& url, const MediaLimits& limits);
 
 }  // namespace gemma::media

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,9 @@
 
 #include "gemma/error.h"
 #include "media/image_decode.h"
+#include "media/image_mat.h"
+#include "media/quiet_codecs.h"
+#include "util/files.h"
 #include "media/source.h"
 
 namespace gemma {
@@ -30,8 +34,6 @@ std::vector<int64_t> video_frame_indices(int64_t total_frames, double video_fps,
   for (int64_t i = 0; i < n; ++i) indices[i] = i * total_frames / n;
   return indices;
 }
-
-}  // namespace media
 
 namespace {
 
@@ -94,93 +96,153 @@ void refuse_non_video(const std::string& path, std::string_view name) {
   if (text) throw ProcessorError(fmt::format("{}: text, not a video", name));
 }
 
-// FFmpeg only: CAP_ANY would also accept a still image as a one-frame "video".
-cv::VideoCapture open_video(const std::string& path, std::string_view name) {
-  cv::VideoCapture capture;
-  try {
-    capture.open(path, cv::CAP_FFMPEG);
-  } catch (const cv::Exception& e) {
-    throw ProcessorError(fmt::format("{}: cannot open the video: {}", name, e.err));
-  }
-  if (!capture.isOpened()) {
-    throw ProcessorError(fmt::format("{}: not a video OpenCV's FFmpeg backend can open", name));
-  }
-  return capture;
-}
+using Clock = std::chrono::steady_clock;
 
-int64_t count_frames(const std::string& path, std::string_view name) {
-  auto capture = open_video(path, name);
+// One video's passes share its limits: the decoding deadline, the frame size, the pixel budget.
+class VideoReader {
+ public:
+  VideoReader(std::string path, std::string_view name, const MediaLimits& limits,
+              PixelBudget* budget)
+      : path_(std::move(path)),
+        name_(name),
+        limits_(limits),
+        budget_(budget),
+        deadline_(Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(limits.video_timeout_seconds))) {}
+
+  // FFmpeg only: CAP_ANY would also accept a still image as a one-frame "video". Frames larger
+  // than max_image_pixels are refused from the stream's header, before any is decoded.
+  cv::VideoCapture open() const {
+    cv::VideoCapture capture;
+    try {
+      capture.open(path_, cv::CAP_FFMPEG);
+    } catch (const cv::Exception& e) {
+      throw ProcessorError(fmt::format("{}: cannot open the video: {}", name_, e.err));
+    }
+    if (!capture.isOpened()) {
+      const auto why = quiet_.last_message();
+      throw ProcessorError(fmt::format("{}: not a video OpenCV's FFmpeg backend can open{}", name_,
+                                       why.empty() ? "" : " (" + why + ")"));
+    }
+    const auto width = static_cast<int64_t>(capture.get(cv::CAP_PROP_FRAME_WIDTH));
+    const auto height = static_cast<int64_t>(capture.get(cv::CAP_PROP_FRAME_HEIGHT));
+    check_image_size(width, height, "video frame", name_, limits_);
+    return capture;
+  }
+
+  // The next frame, decoded, within the deadline.
+  bool grab(cv::VideoCapture& capture) const {
+    if (Clock::now() > deadline_) {
+      throw ProcessorError(fmt::format(
+          "{}: decoding took longer than {} s (MediaLimits::video_timeout_seconds)", name_,
+          limits_.video_timeout_seconds));
+    }
+    return capture.grab();
+  }
+
+  // The grabbed frame as RGB, charged to the request's pixel budget.
+  Image retrieve(cv::VideoCapture& capture, int64_t index) const {
+    cv::Mat frame;
+    if (!capture.retrieve(frame) || frame.empty()) {
+      throw ProcessorError(fmt::format("{}: frame {} cannot be decoded", name_, index));
+    }
+    check_image_size(frame.cols, frame.rows, "video frame", name_, limits_);
+    if (budget_) budget_->take(frame.cols, frame.rows, name_);
+    return rgb_from_mat(frame, name_);
+  }
+
+  std::string_view name() const { return name_; }
+
+ private:
+  std::string path_;
+  std::string_view name_;
+  const MediaLimits& limits_;
+  PixelBudget* budget_;
+  Clock::time_point deadline_;
+  QuietDecoding quiet_{/*video=*/true};
+};
+
+int64_t count_frames(const VideoReader& reader) {
+  auto capture = reader.open();
   int64_t count = 0;
-  while (capture.grab()) ++count;
+  while (reader.grab(capture)) ++count;
   return count;
 }
 
-struct Pass {
-  std::vector<Image> frames;
-  int64_t decoded = 0;  // frames decoded; the true frame count when frames came up short
-};
-
-// Decodes in order (exact, unlike seeking) and keeps the frames at `indices` (ascending).
-Pass read_frames(const std::string& path, std::string_view name,
-                 const std::vector<int64_t>& indices) {
-  auto capture = open_video(path, name);
-  Pass pass;
-  cv::Mat frame;
-  while (pass.frames.size() < indices.size() && capture.grab()) {
-    if (pass.decoded == indices[pass.frames.size()]) {
-      if (!capture.retrieve(frame) || frame.empty()) {
-        throw ProcessorError(fmt::format("{}: frame {} cannot be decoded", name, pass.decoded));
-      }
-      pass.frames.push_back(media::rgb_from_mat(frame, name));
+// Decodes in order (exact, unlike seeking) and hands the frames at `indices` (ascending) to
+// `sink` as 0, 1, ...; returns the frames decoded (the true frame count when it came up short).
+int64_t read_frames(const VideoReader& reader, const std::vector<int64_t>& indices,
+                    const FrameSink& sink) {
+  auto capture = reader.open();
+  int64_t decoded = 0;
+  size_t kept = 0;
+  while (kept < indices.size() && reader.grab(capture)) {
+    if (decoded == indices[kept]) {
+      sink(reader.retrieve(capture, decoded), kept);
+      ++kept;
     }
-    ++pass.decoded;
+    ++decoded;
   }
-  return pass;
+  return kept == indices.size() ? -1 : decoded;
 }
 
-std::vector<Image> sample_frames(const std::string& path, std::string_view name,
-                                 const VideoOptions& options) {
-  refuse_non_video(path, name);
+size_t sample_frames(const VideoReader& reader, const VideoOptions& options,
+                     const FrameSink& sink) {
   double fps = 0;
   int64_t total = 0;
   {
-    auto capture = open_video(path, name);
+    auto capture = reader.open();
     fps = capture.get(cv::CAP_PROP_FPS);
     total = static_cast<int64_t>(capture.get(cv::CAP_PROP_FRAME_COUNT));
   }
-  if (total <= 0) total = count_frames(path, name);  // containers without a frame count
+  if (total <= 0) total = count_frames(reader);  // containers without a frame count
   if (total > 0) {
-    const auto indices = media::video_frame_indices(total, fps, options);
-    auto pass = read_frames(path, name, indices);
-    if (pass.frames.size() == indices.size()) return std::move(pass.frames);
-    total = pass.decoded;  // the container overstated its frame count: sample the real ones
-    if (total > 0) {
-      return read_frames(path, name, media::video_frame_indices(total, fps, options)).frames;
+    const auto indices = video_frame_indices(total, fps, options);
+    const int64_t short_count = read_frames(reader, indices, sink);
+    if (short_count < 0) return indices.size();
+    // The container overstated its frame count: sample the frames it really has, again from 0.
+    if (short_count > 0) {
+      const auto again = video_frame_indices(short_count, fps, options);
+      if (read_frames(reader, again, sink) < 0) return again.size();
     }
   }
-  throw ProcessorError(fmt::format("{}: the video has no frames", name));
+  throw ProcessorError(fmt::format("{}: the video has no frames", reader.name()));
 }
 
 }  // namespace
 
-std::vector<Image> load_video_frames(std::string_view source, const VideoOptions& options) {
+size_t sample_video(std::string_view source, const VideoOptions& options,
+                           const MediaLimits& limits, PixelBudget* budget, const FrameSink& sink) {
   if (!(options.fps > 0) || !std::isfinite(options.fps) || options.max_frames < 1) {
     throw InvalidArgumentError(fmt::format(
         "load_video_frames: need fps > 0 and max_frames >= 1, got fps {} and max_frames {}",
         options.fps, options.max_frames));
   }
-  if (media::is_http_url(source) || media::is_data_uri(source) || source.starts_with("file://")) {
-    const auto media = media::read_media(source, "video");
-    const TempFile file(media.bytes, media.name);
-    return sample_frames(file.path(), media.name, options);
+  if (is_http_url(source) || is_data_uri(source) || source.starts_with("file://")) {
+    const auto bytes = read_media(source, "video", limits);
+    const TempFile file(bytes.bytes, bytes.name);
+    refuse_non_video(file.path(), bytes.name);
+    return sample_frames(VideoReader(file.path(), bytes.name, limits, budget), options, sink);
   }
   const std::string path(source);
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    throw IoError(fmt::format("video file {}: {}", path,
-                              fs::exists(path, ec) ? "not a regular file" : "no such file"));
-  }
-  return sample_frames(path, path, options);
+  // A FIFO or a device would hang or never end in FFmpeg.
+  util::open_regular_file(path, limits.max_bytes);
+  refuse_non_video(path, path);
+  return sample_frames(VideoReader(path, path, limits, budget), options, sink);
+}
+
+}  // namespace media
+
+std::vector<Image> load_video_frames(std::string_view source, const VideoOptions& options,
+                                     const MediaLimits& limits) {
+  std::vector<Image> frames;
+  const size_t count = media::sample_video(source, options, limits, nullptr,
+                                           [&](Image frame, size_t index) {
+                                             frames.resize(index + 1);
+                                             frames[index] = std::move(frame);
+                                           });
+  frames.resize(count);
+  return frames;
 }
 
 }  // namespace gemma

@@ -145,7 +145,8 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& model_dir) {
 }
 
 std::string ChatTemplate::render(std::string_view messages_json, bool add_generation_prompt,
-                                 std::string_view extra_json, std::string_view source_name) const {
+                                 std::string_view extra_json, std::string_view source_name,
+                                 const TemplateLimits& limits) const {
   const auto parse = [](std::string_view text, std::string_view what) {
     return util::parse_json<InvalidArgumentError, Json>(text, what);
   };
@@ -153,6 +154,7 @@ std::string ChatTemplate::render(std::string_view messages_json, bool add_genera
   RenderOptions options;
   options.add_generation_prompt = add_generation_prompt;
   options.messages_name = source_name;
+  options.limits = limits;
   if (!extra_json.empty()) options.extra = parse(extra_json, "chat template variables");
   return apply_chat_template(impl_->tmpl, messages, impl_->tokens, options);
 }

@@ -109,6 +109,12 @@ ImageProcessor ImageProcessor::from_pretrained(const std::filesystem::path& mode
   return ImageProcessor(load_image_processor_config(model_dir));
 }
 
+at::Tensor ImageProcessor::preprocess_image(const Image& image) const {
+  auto tensor = to_tensor(image, 0);
+  if (config_.do_resize) tensor = resize(tensor, config_);
+  return rescale_and_normalize(tensor, config_);
+}
+
 at::Tensor ImageProcessor::preprocess(const std::vector<Image>& images) const {
   if (images.empty()) throw InvalidArgumentError("ImageProcessor::preprocess: no images");
   std::vector<at::Tensor> batch;

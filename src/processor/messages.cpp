@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma/error.h"
+#include "processor/tokenizer_unicode.h"
+#include "util/files.h"
 #include "util/json.h"
 
 namespace gemma {
@@ -107,9 +109,14 @@ std::optional<ContentPart> parse_part(const json& part, const std::string& where
     return chat::image(media_source(part, {"image", "url", "path", "base64"}, where, "image"));
   if (type == "image_url") {  // OpenAI's {"type": "image_url", "image_url": {"url": ...}}
     const auto& info = part.contains("image_url") ? part.at("image_url") : json();
-    if (info.is_string()) return chat::image(info.get<std::string>());
-    if (info.is_object() && info.contains("url"))
-      return chat::image(string_field(info, "url", where + ".image_url"));
+    if (info.is_string() || (info.is_object() && info.contains("url"))) {
+      const bool nested = info.is_object();
+      std::string url =
+          nested ? string_field(info, "url", where + ".image_url") : info.get<std::string>();
+      // As media_source: an image part without a source could not be loaded, nor written back.
+      if (url.empty()) fail(where + (nested ? ".image_url.url" : ".image_url"), "is empty");
+      return chat::image(std::move(url));
+    }
     fail(where, "an image_url part needs \"image_url\": {\"url\": ...}");
   }
   if (type == "audio")
@@ -153,20 +160,34 @@ Conversation parse_list(const json& list, const std::string& where) {
   return conversation;
 }
 
-json part_json(const ContentPart& part) {
+// Messages built in C++ can hold any bytes; the template and the tokenizer need UTF-8 (Python's
+// str cannot even hold the rest).
+const std::string& utf8(const std::string& text, const std::string& where) {
+  if (const auto bad = detail::find_invalid_utf8(text)) {
+    fail(where, fmt::format("not valid UTF-8 (byte 0x{:02X} at offset {})",
+                            static_cast<unsigned char>(text[*bad]), *bad));
+  }
+  return text;
+}
+
+json part_json(const ContentPart& part, const std::string& where) {
   static constexpr const char* kTypes[] = {"text", "image", "audio", "video"};
   json out = {{"type", kTypes[static_cast<int>(part.type)]}};
   if (part.type == ContentPart::Type::kText) {
-    out["text"] = part.text;
+    out["text"] = utf8(part.text, where + ".text");
   } else if (!part.source.empty()) {
     const bool url =
         part.source.find("://") != std::string::npos || part.source.starts_with("data:");
-    out[url ? "url" : "path"] = part.source;
+    out[url ? "url" : "path"] = utf8(part.source, where + (url ? ".url" : ".path"));
   }
   return out;
 }
 
 }  // namespace
+
+std::string read_messages_file(const std::filesystem::path& path) {
+  return util::read_file(path, kMaxMessagesFileBytes);
+}
 
 Conversation parse_conversation(std::string_view text, std::string_view source_name) {
   return parse_list(parse_json(text, source_name), std::string(source_name));
@@ -185,14 +206,19 @@ std::vector<Conversation> parse_conversations(std::string_view text, std::string
 
 std::string to_json(const Conversation& conversation) {
   json out = json::array();
-  for (const auto& message : conversation) {
-    json m = {{"role", message.role}};
+  for (size_t i = 0; i < conversation.size(); ++i) {
+    const auto& message = conversation[i];
+    const std::string where = fmt::format("messages[{}]", i);
+    json m = {{"role", utf8(message.role, where + ".role")}};
     if (message.content_is_string && message.content.size() == 1 &&
         message.content.front().type == ContentPart::Type::kText) {
-      m["content"] = message.content.front().text;
+      m["content"] = utf8(message.content.front().text, where + ".content");
     } else {
       m["content"] = json::array();
-      for (const auto& part : message.content) m["content"].push_back(part_json(part));
+      for (size_t j = 0; j < message.content.size(); ++j) {
+        m["content"].push_back(
+            part_json(message.content[j], fmt::format("{}.content[{}]", where, j)));
+      }
     }
     out.push_back(std::move(m));
   }

@@ -1,5 +1,6 @@
 #include "gemma/processor.h"
 
+#include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/zeros.h>
@@ -7,6 +8,9 @@
 
 #include "gemma/chat_template.h"
 #include "gemma/error.h"
+#include "media/image_decode.h"
+#include "media/source.h"
+#include "media/video_frames.h"
 
 namespace gemma {
 
@@ -21,11 +25,26 @@ std::string repeat(const std::string& token, int64_t times) {
 
 // One conversation with its media loaded: video parts became image parts (one per sampled frame)
 // and long audio parts became several clips, so the template sees one part per soft-token block.
+// Images are kept as the processor's pixel_values rows ([1, 3, H, W]), made right after decoding,
+// so that memory never holds more than one full-size image.
 struct Prepared {
   Conversation conversation;
-  std::vector<Image> images;
+  std::vector<at::Tensor> pixel_values;
   std::vector<Audio> clips;
 };
+
+// transformers stacks the images, which fails on different sizes (only without do_resize).
+at::Tensor stack_pixel_values(const std::vector<at::Tensor>& rows) {
+  for (size_t i = 1; i < rows.size(); ++i) {
+    if (rows[i].sizes() != rows.front().sizes()) {
+      throw InvalidArgumentError(fmt::format(
+          "ImageProcessor::preprocess: without do_resize all images need one size; image {} is "
+          "{}x{}, image 0 is {}x{}",
+          i, rows[i].size(3), rows[i].size(2), rows.front().size(3), rows.front().size(2)));
+    }
+  }
+  return at::cat(rows);
+}
 
 std::string describe(const ContentPart& part, std::string_view kind) {
   return part.source.empty() ? fmt::format("{} given as samples", kind)
@@ -45,7 +64,7 @@ struct Processor::Impl {
   int64_t image_token_id = -1, audio_token_id = -1, pad_token_id = 0;
 
   Prepared prepare(const Conversation& conversation, const ChatTemplateOptions& options,
-                   std::vector<std::string>& notices) const;
+                   media::PixelBudget& budget, std::vector<std::string>& notices) const;
   void add_audio(const ContentPart& part, const ChatTemplateOptions& options, Prepared& out,
                  Message& message, std::vector<std::string>& notices) const;
   std::string expand(const std::string& rendered, size_t images, size_t clips) const;
@@ -81,7 +100,7 @@ void Processor::Impl::add_audio(const ContentPart& part, const ChatTemplateOptio
   const int64_t rate = feature_extractor.config().sampling_rate;
   Audio audio = part.audio ? audio_from_samples(part.audio->samples, part.audio->sample_rate, 1,
                                                 rate, options.audio_load)
-                           : load_audio(part.source, rate, options.audio_load);
+                           : load_audio(part.source, rate, options.audio_load, options.media);
   const int64_t limit = feature_extractor.config().max_length;
   std::vector<Audio> clips;
   try {
@@ -108,7 +127,7 @@ void Processor::Impl::add_audio(const ContentPart& part, const ChatTemplateOptio
 }
 
 Prepared Processor::Impl::prepare(const Conversation& conversation,
-                                  const ChatTemplateOptions& options,
+                                  const ChatTemplateOptions& options, media::PixelBudget& budget,
                                   std::vector<std::string>& notices) const {
   Prepared out;
   for (const auto& message : conversation) {
@@ -120,16 +139,30 @@ Prepared Processor::Impl::prepare(const Conversation& conversation,
         case ContentPart::Type::kText:
           copy.content.push_back(part);
           break;
-        case ContentPart::Type::kImage:
-          out.images.push_back(part.image ? *part.image : load_image(part.source));
+        case ContentPart::Type::kImage: {
+          if (part.image) {
+            out.pixel_values.push_back(image_processor.preprocess_image(*part.image));
+          } else {
+            const auto bytes = media::read_media(part.source, "image", options.media);
+            out.pixel_values.push_back(image_processor.preprocess_image(
+                media::decode_image(bytes.bytes, bytes.name, options.media, &budget)));
+          }
           copy.content.push_back(placeholder);
           break;
-        case ContentPart::Type::kVideo:
-          for (auto& frame : load_video_frames(part.source, options.video)) {
-            out.images.push_back(std::move(frame));
+        }
+        case ContentPart::Type::kVideo: {
+          std::vector<at::Tensor> frames;
+          const size_t count = media::sample_video(
+              part.source, options.video, options.media, &budget, [&](Image frame, size_t index) {
+                frames.resize(index + 1);
+                frames[index] = image_processor.preprocess_image(frame);
+              });
+          for (size_t i = 0; i < count; ++i) {
+            out.pixel_values.push_back(std::move(frames[i]));
             copy.content.push_back(placeholder);
           }
           break;
+        }
         case ContentPart::Type::kAudio:
           add_audio(part, options, out, copy, notices);
           break;
@@ -217,17 +250,19 @@ BatchEncoding Processor::apply_chat_template(const std::vector<Conversation>& co
   if (conversations.empty()) throw InvalidArgumentError("apply_chat_template: no conversations");
   BatchEncoding batch;
   std::vector<std::vector<int64_t>> rows;
-  std::vector<Image> images;
+  std::vector<at::Tensor> pixel_values;
   std::vector<Audio> clips;
+  media::PixelBudget budget(options.media.max_request_pixels);
   for (const auto& conversation : conversations) {
-    auto prepared = impl_->prepare(conversation, options, batch.notices);
-    const auto rendered = impl_->chat_template.render(to_json(prepared.conversation),
-                                                      options.add_generation_prompt);
+    auto prepared = impl_->prepare(conversation, options, budget, batch.notices);
+    const auto rendered =
+        impl_->chat_template.render(to_json(prepared.conversation), options.add_generation_prompt,
+                                    {}, "messages", options.template_limits);
     batch.text.push_back(
-        impl_->expand(rendered, prepared.images.size(), prepared.clips.size()));
+        impl_->expand(rendered, prepared.pixel_values.size(), prepared.clips.size()));
     // The template writes <bos> itself.
     rows.push_back(impl_->tokenizer.encode(batch.text.back(), /*add_special_tokens=*/false));
-    for (auto& image : prepared.images) images.push_back(std::move(image));
+    for (auto& rows_of_image : prepared.pixel_values) pixel_values.push_back(std::move(rows_of_image));
     for (auto& clip : prepared.clips) clips.push_back(std::move(clip));
   }
 
@@ -250,7 +285,7 @@ BatchEncoding Processor::apply_chat_template(const std::vector<Conversation>& co
       types[start + j] = row[j] == impl_->image_token_id ? 1 : row[j] == impl_->audio_token_id ? 3 : 0;
     }
   }
-  if (!images.empty()) batch.pixel_values = impl_->image_processor.preprocess(images);
+  if (!pixel_values.empty()) batch.pixel_values = stack_pixel_values(pixel_values);
   if (!clips.empty()) {
     auto features = options.audio_features_per_clip ? impl_->features_per_clip(clips)
                                                     : impl_->feature_extractor.extract(clips);

@@ -285,4 +285,8 @@ std::string Tokenizer::StreamDecoder::flush() {
   return text;
 }
 
+std::optional<std::size_t> find_invalid_utf8(std::string_view text) {
+  return detail::find_invalid_utf8(text);
+}
+
 }  // namespace gemma

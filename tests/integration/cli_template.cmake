@@ -76,7 +76,8 @@ if(CMAKE_SCRIPT_MODE_FILE)
   expect_error(message_not_an_object ${DATA}/messages/message_not_an_object.json
                "\\[gemma\\.invalid_argument\\] [^\n]*message_not_an_object\\.json\\[1\\]: a message must be a JSON object, got string")
   expect_error(missing_file ${WORK}/no-such-file.json
-               "\\[gemma\\.io\\] [^\n]*no-such-file\\.json: cannot read the messages file")
+               "\\[gemma\\.io\\] cannot open [^\n]*no-such-file\\.json: no such file")
+  expect_error(directory ${WORK} "\\[gemma\\.io\\] [^\n]*template is a directory, not a regular file")
   return()
 endif()
 

@@ -441,6 +441,12 @@ TEST_CASE("model-level rules are enforced", "[unit][config]") {
     doc["boi_token_id"] = 262400;
     REQUIRE_CONFIG_ERROR(parse_model(doc), "boi_token_id: token id 262400 is outside");
   }
+  SECTION("each multimodal token has its own id") {
+    doc["audio_token_id"] = doc["image_token_id"];
+    REQUIRE_CONFIG_ERROR(parse_model(doc),
+                         "audio_token_id: 262145 is also image_token_id; each special token needs "
+                         "its own id");
+  }
   SECTION("top-level eos ids inside the vocab") {
     doc["eos_token_id"] = {1, -5};
     REQUIRE_CONFIG_ERROR(parse_model(doc), "eos_token_id[1]");

@@ -162,6 +162,19 @@ TEST_CASE("header sizes of every supported format", "[unit][image]") {
   }
 }
 
+TEST_CASE("PNM sizes are read as OpenCV reads them, or refused", "[unit][image]") {
+  // Found by fuzz_image_decode: these headers gave a smaller size than OpenCV decodes, which let
+  // a larger image past the pixel limit.
+  using namespace std::string_literals;
+  const auto cr = gemma::media::read_image_header("P5\n#c\r4 4\n# \n1 1\n255\n"s, "cr.pgm");
+  CHECK(cr.width == 4);
+  CHECK(cr.height == 4);
+  for (const auto& bytes : {"P6\n1#1\n255\n"s, "P5 00000000014 4 255\n"s, "P61 1 255\n"s}) {
+    INFO(bytes);
+    CHECK_THROWS_AS(gemma::media::read_image_header(bytes, "bad.pnm"), gemma::ProcessorError);
+  }
+}
+
 TEST_CASE("bad image input throws gemma errors naming the input", "[unit][image]") {
   for (const char* name : {"truncated.png", "truncated.jpg", "not_an_image.png"}) {
     const auto path = bad(name).string();

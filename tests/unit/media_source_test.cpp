@@ -8,6 +8,12 @@
 using gemma::IoError;
 using gemma::media::read_media;
 
+gemma::MediaLimits limit_bytes(std::uint64_t bytes) {
+  gemma::MediaLimits limits;
+  limits.max_bytes = bytes;
+  return limits;
+}
+
 TEST_CASE("read_media decodes base64 and percent-encoded data URIs", "[media]") {
   CHECK(read_media("data:image/png;base64,aGVsbG8gd29ybGQ=", "image").bytes == "hello world");
   CHECK(read_media("data:image/png;base64,aGVs\nbG8", "image").bytes == "hello");
@@ -25,7 +31,8 @@ TEST_CASE("read_media refuses malformed data URIs, naming the input", "[media]")
   CHECK_THROWS_WITH(read_media("data:image/png;base64,a", "image"), Catch::Contains("truncated"));
   CHECK_THROWS_WITH(read_media("data:,a%2", "image"), Catch::Contains("percent-encoding"));
   CHECK_THROWS_WITH(read_media("data:image/png;base64,", "image"), Catch::Contains("0 bytes"));
-  CHECK_THROWS_AS(read_media("data:image/png;base64,aGVsbG8gd29ybGQ=", "image", 4), IoError);
+  CHECK_THROWS_AS(read_media("data:image/png;base64,aGVsbG8gd29ybGQ=", "image", limit_bytes(4)),
+                  IoError);
 }
 
 TEST_CASE("read_media reads files and file:// URLs with a size limit", "[media]") {
@@ -34,7 +41,7 @@ TEST_CASE("read_media reads files and file:// URLs with a size limit", "[media]"
   std::ofstream(path, std::ios::binary) << "12345";
   CHECK(read_media(path.string(), "image").bytes == "12345");
   CHECK(read_media("file://" + (dir / "a%20b.bin").string(), "image").bytes == "12345");
-  CHECK_THROWS_WITH(read_media(path.string(), "audio", 4), Catch::Contains("audio file") &&
+  CHECK_THROWS_WITH(read_media(path.string(), "audio", limit_bytes(4)), Catch::Contains("audio file") &&
                                                                Catch::Contains("a b.bin") &&
                                                                Catch::Contains("limit"));
   CHECK_THROWS_WITH(read_media((dir / "missing.png").string(), "image"),

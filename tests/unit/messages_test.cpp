@@ -60,6 +60,15 @@ TEST_CASE("bad messages are refused naming the message index and the field", "[m
   CHECK_THROWS_WITH(
       parse_conversation(R"([{"role": "user", "content": [{"type": "audio", "url": ""}]}])"),
       Catch::Contains("messages[0].content[0].url: is empty"));
+  // Found by fuzz_messages: an empty image_url gave a part without a source.
+  CHECK_THROWS_WITH(
+      parse_conversation(
+          R"([{"role": "user", "content": [{"type": "image_url", "image_url": ""}]}])"),
+      Catch::Contains("messages[0].content[0].image_url: is empty"));
+  CHECK_THROWS_WITH(
+      parse_conversation(
+          R"([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": ""}}]}])"),
+      Catch::Contains("messages[0].content[0].image_url.url: is empty"));
 }
 
 TEST_CASE("a batch is a list of conversations", "[messages]") {

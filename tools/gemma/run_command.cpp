@@ -6,11 +6,9 @@
 #include <ATen/ops/tensor.h>
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "commands.h"
 #include "gemma/error.h"
@@ -18,6 +16,7 @@
 #include "gemma/messages.h"
 #include "gemma/model.h"
 #include "gemma/processor.h"
+#include "gemma/tokenizer.h"
 
 namespace gemma::cli {
 namespace {
@@ -35,16 +34,10 @@ struct RunOptions {
   bool greedy = false, json = false, raw = false;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("{}: cannot open", path));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 Conversation conversation(const RunOptions& o) {
-  if (!o.messages_file.empty()) return parse_conversation(read_file(o.messages_file), o.messages_file);
+  if (!o.messages_file.empty()) {
+    return parse_conversation(read_messages_file(o.messages_file), o.messages_file);
+  }
   if (o.images.empty() && o.videos.empty() && o.audio.empty()) return {chat::user(o.prompt)};
   std::vector<ContentPart> parts;
   for (const auto& image : o.images) parts.push_back(chat::image(image));
@@ -76,9 +69,18 @@ BatchEncoding inputs(const RunOptions& o, const Processor& processor) {
   return batch;
 }
 
-GenerationConfig generation_config(const RunOptions& o) {
+// transformers' default without max_length in generation_config.json is 20 new tokens, which cuts a
+// real checkpoint's reply short without a word; the CLI generates until EOS, within the context.
+std::optional<int64_t> max_new_tokens(const RunOptions& o, const Model& model, int64_t prompt) {
+  if (o.max_new_tokens) return o.max_new_tokens;
+  const auto& defaults = model.generation_defaults();
+  if (defaults.max_new_tokens || defaults.max_length) return std::nullopt;
+  return std::max<int64_t>(1, model.config().text.max_position_embeddings - prompt);
+}
+
+GenerationConfig generation_config(const RunOptions& o, const Model& model, int64_t prompt) {
   GenerationConfig c;
-  c.max_new_tokens = o.max_new_tokens;
+  c.max_new_tokens = max_new_tokens(o, model, prompt);
   c.temperature = o.temperature;
   c.top_k = o.top_k;
   c.top_p = o.top_p;
@@ -114,7 +116,7 @@ int run(const RunOptions& o) {
   const auto model = Model::from_pretrained(dir, model_options);
 
   if (!o.json) {
-    model.generate(batch, generation_config(o), tokenizer,
+    model.generate(batch, generation_config(o, model, batch.input_ids.size(1)), tokenizer,
                    [](int64_t, std::string_view text) {
                      std::cout << text << std::flush;
                      return true;
@@ -122,7 +124,7 @@ int run(const RunOptions& o) {
     std::cout << "\n";
     return 0;
   }
-  auto result = model.generate(batch, generation_config(o), {}, &tokenizer);
+  auto result = model.generate(batch, generation_config(o, model, batch.input_ids.size(1)), {}, &tokenizer);
   const auto& tokens = result.tokens.front();
   nlohmann::json out = {{"text", tokenizer.decode(tokens, /*skip_special_tokens=*/true)},
                         {"token_ids", tokens},
@@ -155,22 +157,28 @@ Action add_run_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-frames", o->max_frames, "At most this many frames per video")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_in<int64_t>(1))
       ->capture_default_str();
   cmd->add_option("--long-audio", o->long_audio,
                   "Audio longer than 30 s: split into clips, truncate, or error")
       ->check(CLI::IsMember({"split", "truncate", "error"}))
       ->capture_default_str();
-  cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens to generate at most");
+  cmd->add_option("--max-new-tokens", o->max_new_tokens,
+                  "Tokens to generate at most (default: until the end-of-turn token, within the "
+                  "model's context, unless generation_config.json sets max_new_tokens or "
+                  "max_length)")
+      ->check(integer_in<int64_t>(1));
   auto* greedy = cmd->add_flag("--greedy", o->greedy, "Pick the most likely token (no sampling)");
   for (auto* opt : {cmd->add_option("--temperature", o->temperature, "Sampling temperature"),
-                    cmd->add_option("--top-k", o->top_k, "Keep the k most likely tokens"),
+                    cmd->add_option("--top-k", o->top_k, "Keep the k most likely tokens")
+                        ->check(integer_in<int64_t>(0)),
                     cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass"),
                     cmd->add_option("--min-p", o->min_p, "Min-p threshold")}) {
     opt->excludes(greedy);
   }
   cmd->add_option("--repetition-penalty", o->repetition_penalty, "Penalty for repeated tokens");
-  cmd->add_option("--seed", o->seed, "Random seed for sampling");
+  cmd->add_option("--seed", o->seed, "Random seed for sampling")
+      ->check(integer_in<uint64_t>(0));
   cmd->add_option("--stop", o->stop, "Stop once the reply contains this string (repeatable)");
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")
@@ -181,6 +189,10 @@ Action add_run_command(CLI::App& app) {
     if (!*cmd) return -1;
     if (o->prompt.empty() && o->messages_file.empty()) {
       throw InvalidArgumentError("gemma run needs --prompt or --messages");
+    }
+    if (const auto bad = find_invalid_utf8(o->prompt)) {
+      throw InvalidArgumentError(fmt::format("--prompt is not valid UTF-8 (byte 0x{:02X} at offset {})",
+                                             static_cast<unsigned char>(o->prompt[*bad]), *bad));
     }
     return run(*o);
   };

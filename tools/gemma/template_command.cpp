@@ -1,12 +1,11 @@
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "commands.h"
 #include "gemma/chat_template.h"
 #include "gemma/error.h"
+#include "gemma/messages.h"
 
 namespace gemma::cli {
 namespace {
@@ -16,13 +15,6 @@ struct TemplateOptions {
   std::string messages;
   bool no_generation_prompt = false;
 };
-
-std::string read_messages(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (!in || !(text << in.rdbuf())) throw IoError(path + ": cannot read the messages file");
-  return text.str();
-}
 
 }  // namespace
 
@@ -44,7 +36,7 @@ Action add_template_command(CLI::App& app) {
     if (!*cmd) return -1;
     const ChatTemplate chat_template = ChatTemplate::load(options->model);
     const std::string prompt = chat_template.render(
-        read_messages(options->messages), !options->no_generation_prompt, {}, options->messages);
+        read_messages_file(options->messages), !options->no_generation_prompt, {}, options->messages);
     // The prompt exactly: no newline of our own.
     std::cout.write(prompt.data(), static_cast<std::streamsize>(prompt.size()));
     std::cout.flush();
