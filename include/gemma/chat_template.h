@@ -30,9 +30,10 @@ struct TemplateLimits {
   /// The rendered text, and any one string the template builds: 16 MiB.
   std::size_t max_output_bytes = std::size_t{16} << 20;
   /// Work units per rendering: one per statement and expression evaluated, plus one per byte of
-  /// string and per item of list or dict the template makes. 2^28 (about 268 million) bounds a
-  /// rendering to a few seconds and what it allocates to a few hundred MB.
-  std::uint64_t max_work = std::uint64_t{1} << 28;
+  /// string and per item of list or dict the template makes. 2^26 (about 67 million) bounds a
+  /// rendering to about 5 s of one core at worst and what it allocates to a few hundred MB, while
+  /// Gemma 3n's template renders 100 turns of 1 KB each in under 2^20 (a unit test checks).
+  std::uint64_t max_work = std::uint64_t{1} << 26;
   /// Nested macro calls: 100 (jinja2 hits Python's recursion limit near 200).
   int max_call_depth = 100;
 };

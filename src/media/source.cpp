@@ -151,8 +151,9 @@ std::string http_get(const std::string& url, const MediaLimits& limits) {
   curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_MAXREDIRS, static_cast<long>(limits.max_redirects));
   // A server that accepts and never answers (or trickles) must not hold the caller forever.
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(std::max(1.0, limits.http_timeout_seconds * 1000)));
+  double timeout_ms = limits.http_timeout_seconds * 1000;  // NaN and inf included
+  if (!(timeout_ms >= 1)) timeout_ms = 1;
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(std::min(timeout_ms, 1e12)));
   curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error.data());
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &d);

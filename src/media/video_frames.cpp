@@ -108,7 +108,12 @@ class VideoReader {
         limits_(limits),
         budget_(budget),
         deadline_(Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(limits.video_timeout_seconds))) {}
+                                     std::chrono::duration<double>(
+                                         // A year for "no limit"; NaN and negatives stop at once.
+                                         std::clamp(std::isnan(limits.video_timeout_seconds)
+                                                        ? 0.0
+                                                        : limits.video_timeout_seconds,
+                                                    0.0, 3.2e7)))) {}
 
   // FFmpeg only: CAP_ANY would also accept a still image as a one-frame "video". Frames larger
   // than max_image_pixels are refused from the stream's header, before any is decoded.

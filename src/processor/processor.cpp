@@ -31,6 +31,7 @@ struct Prepared {
   Conversation conversation;
   std::vector<at::Tensor> pixel_values;
   std::vector<Audio> clips;
+  std::vector<std::string> clip_names;  // how errors name each clip's source
 };
 
 // transformers stacks the images, which fails on different sizes (only without do_resize).
@@ -123,6 +124,7 @@ void Processor::Impl::add_audio(const ContentPart& part, const ChatTemplateOptio
     placeholder.type = ContentPart::Type::kAudio;
     message.content.push_back(std::move(placeholder));
     out.clips.push_back(std::move(clip));
+    out.clip_names.push_back(describe(part, "audio"));
   }
 }
 
@@ -252,6 +254,7 @@ BatchEncoding Processor::apply_chat_template(const std::vector<Conversation>& co
   std::vector<std::vector<int64_t>> rows;
   std::vector<at::Tensor> pixel_values;
   std::vector<Audio> clips;
+  std::vector<std::string> clip_names;
   media::PixelBudget budget(options.media.max_request_pixels);
   for (const auto& conversation : conversations) {
     auto prepared = impl_->prepare(conversation, options, budget, batch.notices);
@@ -264,6 +267,7 @@ BatchEncoding Processor::apply_chat_template(const std::vector<Conversation>& co
     rows.push_back(impl_->tokenizer.encode(batch.text.back(), /*add_special_tokens=*/false));
     for (auto& rows_of_image : prepared.pixel_values) pixel_values.push_back(std::move(rows_of_image));
     for (auto& clip : prepared.clips) clips.push_back(std::move(clip));
+    for (auto& name : prepared.clip_names) clip_names.push_back(std::move(name));
   }
 
   size_t longest = 0;
@@ -287,8 +291,16 @@ BatchEncoding Processor::apply_chat_template(const std::vector<Conversation>& co
   }
   if (!pixel_values.empty()) batch.pixel_values = stack_pixel_values(pixel_values);
   if (!clips.empty()) {
-    auto features = options.audio_features_per_clip ? impl_->features_per_clip(clips)
-                                                    : impl_->feature_extractor.extract(clips);
+    AudioFeatures features;
+    try {
+      features = options.audio_features_per_clip ? impl_->features_per_clip(clips)
+                                                 : impl_->feature_extractor.extract(clips);
+    } catch (const ProcessorError& e) {
+      const auto more = clip_names.size() - 1;
+      throw ProcessorError(fmt::format("{}{}: {}", clip_names.front(),
+                                       more ? fmt::format(" (and {} more clips)", more) : "",
+                                       e.message()));
+    }
     batch.input_features = std::move(features.input_features);
     batch.input_features_mask = std::move(features.input_features_mask);
   }

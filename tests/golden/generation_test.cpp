@@ -8,9 +8,13 @@
 #include "gemma/model.h"
 #include "gemma/tokenizer.h"
 #include "generation/generate.h"
+#include "generation/kv_cache.h"
 #include "generation/logits_processors.h"
 #include "model/loader.h"
 #include "support/catch_torch.h"
+
+#include <ATen/ops/randn.h>
+#include <ATen/ops/zeros.h>
 #include "support/golden.h"
 #include "support/paths.h"
 
@@ -116,6 +120,46 @@ TEST_CASE("a token callback that returns false ends its row", "[golden][generati
   CHECK(result.tokens[1].size() == 3);
   CHECK(result.tokens[0].size() == 10);
   CHECK(result.stats.new_tokens == 13);
+  // Each row's first token comes from prefill: 9 + 2 tokens were decoded, not 13 - 1.
+  CHECK(result.stats.decode_tokens == 11);
+  CHECK(result.stats.decode_tokens_per_second() ==
+        Approx(11 / result.stats.decode_seconds).epsilon(1e-12));
+}
+
+TEST_CASE("a KV cache that grows reads back what one allocated in full holds",
+          "[unit][generation]") {
+  // generate() allocates for the prompt + 256 tokens and grows from there; writes past the first
+  // allocation must read back exactly.
+  const auto& text = tiny_model().config.text;
+  const auto options = at::TensorOptions().dtype(at::kFloat);
+  gemma::generation::KvCache small(text, 1, 10, options, /*reserve=*/1);
+  gemma::generation::KvCache full(text, 1, 10, options, /*reserve=*/10);
+  const int layer = 0;
+  for (int step = 0; step < 10; ++step) {
+    const auto k = at::randn({1, text.num_key_value_heads, 1, text.head_dim});
+    const auto v = at::randn({1, text.num_key_value_heads, 1, text.head_dim});
+    const auto [ks, vs] = small.update(layer, k, v);
+    const auto [kf, vf] = full.update(layer, k, v);
+    CHECK(at::equal(ks, kf));
+    CHECK(at::equal(vs, vf));
+    small.advance(1);
+    full.advance(1);
+  }
+  CHECK_THROWS_AS(small.update(layer, at::zeros({1, text.num_key_value_heads, 1, text.head_dim}),
+                               at::zeros({1, text.num_key_value_heads, 1, text.head_dim})),
+                  gemma::GenerationError);
+}
+
+TEST_CASE("forward with logits_to_keep gives the last positions' logits", "[unit][generation]") {
+  auto g = load_golden("model_a_text.safetensors");
+  gemma::model::ForwardInputs in;
+  in.input_ids = g["input_ids"];
+  in.attention_mask = g["attention_mask"];
+  const auto all = tiny_model().model->forward(in).logits;
+  in.logits_to_keep = 1;
+  const auto last = tiny_model().model->forward(in).logits;
+  REQUIRE(last.size(1) == 1);
+  CHECK(at::allclose(last.select(1, 0), all.select(1, -1), 1e-6, 1e-6));
 }
 
 TEST_CASE("impossible generation settings are refused by name", "[unit][generation]") {

@@ -87,7 +87,3 @@ add_test(NAME cli.template
           -P ${CMAKE_CURRENT_LIST_FILE})
 set_tests_properties(cli.template PROPERTIES LABELS integration)
 
-add_test(NAME cli.template_missing_model
-  COMMAND gemma_cli template --model ${CMAKE_CURRENT_BINARY_DIR}/nope
-          --messages ${PROJECT_SOURCE_DIR}/tests/data/messages/image_part.json)
-set_tests_properties(cli.template_missing_model PROPERTIES LABELS integration WILL_FAIL ON)

@@ -152,3 +152,21 @@ TEST_CASE("ChatTemplate loads a model directory's template once and renders JSON
   CHECK_THROWS_AS(gemma::ChatTemplate::load(gemma::test::data_dir() / "no-such-model"),
                   gemma::Error);
 }
+
+TEST_CASE("the default template budget leaves real conversations far inside it",
+          "[unit][chat_template]") {
+  // 100 turns of 1 KB each through the real Gemma 3n template: well under a 2^20 work budget,
+  // 64 times below the default (TemplateLimits::max_work).
+  const auto files = gemma::load_model_files(gemma::test::tiny_model_dir());
+  const auto tmpl = gemma::jinja::Template::parse(files.chat_template, files.chat_template_file);
+  Json messages = Json::array();
+  for (int i = 0; i < 100; ++i) {
+    messages.push_back({{"role", i % 2 ? "assistant" : "user"}, {"content", std::string(1000, 'a')}});
+  }
+  gemma::RenderOptions options;
+  options.limits.max_work = std::uint64_t{1} << 20;
+  CHECK(gemma::apply_chat_template(tmpl, messages, files.tokenizer, options).size() > 100000);
+  options.limits.max_work = 100000;  // and the budget is what stops a bigger one
+  CHECK_THROWS_WITH(gemma::apply_chat_template(tmpl, messages, files.tokenizer, options),
+                    Contains("TemplateLimits::max_work"));
+}

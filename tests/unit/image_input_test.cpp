@@ -12,6 +12,7 @@
 #include "gemma/error.h"
 #include "gemma/image_processor.h"
 #include "gemma/opencv.h"
+#include "gemma/processor.h"
 #include "media/image_header.h"
 #include "media/video_frames.h"
 #include "support/catch_torch.h"
@@ -434,4 +435,55 @@ TEST_CASE("bad video input throws gemma errors naming the input", "[unit][video]
         gemma::load_video_frames(empty, {1.0, 0});
       },
       "max_frames");
+}
+
+TEST_CASE("media limits stop oversized images, frames and requests before decoding",
+          "[unit][image][video]") {
+  const auto png = (gemma::test::data_dir() / "images" / "rgb_landscape_256x160.png").string();
+  gemma::MediaLimits small;
+  small.max_image_pixels = 256 * 160 - 1;
+  require_throws<gemma::ProcessorError>([&] { gemma::load_image(png, small); },
+                                        "256x160 pixels, more than the 40959 pixels");
+  small = {};
+  small.max_bytes = 100;
+  require_throws<gemma::IoError>([&] { gemma::load_image(png, small); }, "limit");
+
+  // A request decodes at most max_request_pixels over all its images and frames; the one that
+  // would pass the budget is named, and refused from its header.
+  static const auto processor = gemma::Processor::from_pretrained(gemma::test::tiny_model_dir());
+  const auto palette = (gemma::test::data_dir() / "images" / "palette_200x120.png").string();
+  const gemma::Conversation two_images = {gemma::chat::user(
+      {gemma::chat::image(png), gemma::chat::image(palette), gemma::chat::text("Hi")})};
+  gemma::ChatTemplateOptions options;
+  options.media.max_request_pixels = 256 * 160 + 200 * 120;
+  const auto fits = processor.apply_chat_template(two_images, options);
+  CHECK(at::equal(fits.pixel_values, processor.apply_chat_template(two_images).pixel_values));
+  options.media.max_request_pixels = 256 * 160 + 200 * 120 - 1;
+  require_throws<gemma::ProcessorError>(
+      [&] { processor.apply_chat_template(two_images, options); },
+      palette + ": decoding its 200x120 pixels would pass the 64959 pixels one request may "
+                "decode (MediaLimits::max_request_pixels)");
+
+  const auto dir = gemma::test::scratch_dir("image_input_video_limits");
+  const auto video = write_test_video(dir, 20).string();
+  const gemma::Conversation clip = {
+      gemma::chat::user({gemma::chat::video(video), gemma::chat::text("Hi")})};
+  const auto frames = gemma::load_video_frames(video);
+  REQUIRE(frames.size() == 2);
+  options.media.max_request_pixels = frames[0].width * frames[0].height * 2 - 1;
+  require_throws<gemma::ProcessorError>([&] { processor.apply_chat_template(clip, options); },
+                                        video + ": decoding its");
+  options.media = {};
+  options.media.max_image_pixels = frames[0].width * frames[0].height - 1;
+  require_throws<gemma::ProcessorError>([&] { processor.apply_chat_template(clip, options); },
+                                        "the video frame is");
+  options.media = {};
+  options.media.video_timeout_seconds = 0;
+  require_throws<gemma::ProcessorError>([&] { processor.apply_chat_template(clip, options); },
+                                        "MediaLimits::video_timeout_seconds");
+  // Every frame is reduced to the processor's size as it comes: the same pixel_values as decoding
+  // them all first.
+  options.media = {};
+  CHECK(at::equal(processor.apply_chat_template(clip, options).pixel_values,
+                  processor.image_processor().preprocess(frames)));
 }

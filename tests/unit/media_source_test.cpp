@@ -1,3 +1,9 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -54,4 +60,25 @@ TEST_CASE("read_media reads files and file:// URLs with a size limit", "[media]"
 TEST_CASE("read_media names an unreachable URL without its query", "[media]") {
   CHECK_THROWS_WITH(read_media("http://127.0.0.1:9/cat.png?token=secret", "image"),
                     Catch::Contains("http://127.0.0.1:9/cat.png") && !Catch::Contains("secret"));
+}
+
+TEST_CASE("read_media gives up on a server that never answers", "[media]") {
+  // A listening socket completes the TCP handshake in the kernel and then says nothing.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const auto url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/cat.png";
+  gemma::MediaLimits limits;
+  limits.http_timeout_seconds = 1;
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(read_media(url, "image", limits),
+                    Catch::Contains("no complete answer within 1 s"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  ::close(fd);
 }

@@ -27,6 +27,7 @@ struct RunOptions {
   double video_fps = VideoOptions{}.fps;
   int64_t max_frames = VideoOptions{}.max_frames;
   std::string long_audio = "split";
+  double http_timeout = MediaLimits{}.http_timeout_seconds;
   std::optional<int64_t> max_new_tokens, top_k;
   std::optional<double> temperature, top_p, min_p, repetition_penalty;
   std::optional<uint64_t> seed;
@@ -51,6 +52,7 @@ ChatTemplateOptions template_options(const RunOptions& o) {
   ChatTemplateOptions t;
   t.video.fps = o.video_fps;
   t.video.max_frames = o.max_frames;
+  t.media.http_timeout_seconds = o.http_timeout;
   t.long_audio = o.long_audio == "truncate" ? LongAudio::kTruncate
                  : o.long_audio == "error"  ? LongAudio::kError
                                             : LongAudio::kSplit;
@@ -158,6 +160,10 @@ Action add_run_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-frames", o->max_frames, "At most this many frames per video")
       ->check(integer_in<int64_t>(1))
+      ->capture_default_str();
+  cmd->add_option("--http-timeout", o->http_timeout,
+                  "Seconds for downloading one http(s) image, audio or video")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--long-audio", o->long_audio,
                   "Audio longer than 30 s: split into clips, truncate, or error")
