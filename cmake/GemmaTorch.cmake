@@ -31,7 +31,37 @@ if(NOT Torch_FOUND)
     if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
       set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
     endif()
-    find_package(Torch QUIET)
+    find_program(GEMMA_NVCC nvcc)
+    if(GEMMA_NVCC)  # a wrapper left behind by an uninstalled toolkit does not count
+      execute_process(COMMAND ${GEMMA_NVCC} --version RESULT_VARIABLE _nvcc_rc OUTPUT_QUIET ERROR_QUIET)
+      if(NOT _nvcc_rc EQUAL 0)
+        set(GEMMA_NVCC "")
+      endif()
+    endif()
+    if(CMAKE_CUDA_COMPILER OR DEFINED ENV{CUDACXX} OR GEMMA_NVCC)
+      find_package(Torch QUIET)
+    else()
+      # No CUDA toolkit (a CPU-only machine): TorchConfig would stop ("Your installed Caffe2 version
+      # uses CUDA but I cannot find the CUDA libraries"). The wheel's own target file serves
+      # instead: its libraries find their CUDA dependencies through their own RPATH (the nvidia
+      # wheels installed beside torch), so the result runs on the CPU, and on a GPU if one is
+      # there. The targets it references from the toolkit and from protobuf/MKL lookups are
+      # empty here, as they are for code that only links LibTorch.
+      foreach(_target torch::cudart protobuf::libprotobuf caffe2::mkl)
+        if(NOT TARGET ${_target})
+          add_library(${_target} INTERFACE IMPORTED)
+        endif()
+      endforeach()
+      get_filename_component(_torch_root "${Torch_DIR}/../../.." ABSOLUTE)
+      include("${Torch_DIR}/../Caffe2/Caffe2Targets.cmake")
+      set_target_properties(torch PROPERTIES INTERFACE_INCLUDE_DIRECTORIES
+        "${_torch_root}/include;${_torch_root}/include/torch/csrc/api/include")
+      set(Torch_FOUND TRUE)
+      file(STRINGS "${Torch_DIR}/TorchConfigVersion.cmake" _torch_version_line
+           REGEX "set\\(PACKAGE_VERSION ")
+      string(REGEX REPLACE ".*PACKAGE_VERSION \"([^\"]*)\".*" "\\1" Torch_VERSION "${_torch_version_line}")
+      message(STATUS "gemma: no CUDA toolkit; LibTorch's targets come from the wheel directly")
+    endif()
   endif()
 endif()
 
