@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -80,5 +81,37 @@ TEST_CASE("read_media gives up on a server that never answers", "[media]") {
   CHECK_THROWS_WITH(read_media(url, "image", limits),
                     Catch::Contains("no complete answer within 1 s"));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  ::close(fd);
+}
+
+TEST_CASE("read_media stops a download at max_bytes while it streams", "[media]") {
+  // A server that sends a body without end: the transfer must stop at the cap, not at the end.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  std::thread server([fd] {
+    const int client = ::accept(fd, nullptr, nullptr);
+    if (client < 0) return;
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n";
+    ::send(client, head.data(), head.size(), MSG_NOSIGNAL);
+    const std::string chunk(1 << 16, 'x');
+    for (int i = 0; i < 1 << 14; ++i) {  // 1 GiB at most; the client hangs up long before
+      if (::send(client, chunk.data(), chunk.size(), MSG_NOSIGNAL) < 0) break;
+    }
+    ::close(client);
+  });
+  gemma::MediaLimits limits;
+  limits.max_bytes = 100000;
+  CHECK_THROWS_WITH(read_media("http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) +
+                                   "/endless.png",
+                               "image", limits),
+                    Catch::Contains("endless.png: response exceeds the 100000 bytes limit"));
+  server.join();
   ::close(fd);
 }

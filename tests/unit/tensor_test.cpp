@@ -2,6 +2,9 @@
 
 #include "io/tensor.h"
 
+#include <ATen/ops/empty.h>
+#include <ATen/ops/ones.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +12,7 @@
 
 #include "gemma/error.h"
 #include "support/paths.h"
+#include "util/torch_errors.h"
 
 using Catch::Contains;
 
@@ -77,4 +81,17 @@ TEST_CASE("dtypes LibTorch lacks are refused by name", "[unit][tensor]") {
   CHECK_THROWS_AS(gemma::io::to_tensor(file, file.at("w")), gemma::UnsupportedError);
   CHECK_THROWS_WITH(gemma::io::to_tensor(file, file.at("w")),
                     Contains("f4: tensor 'w': dtype F4 has no LibTorch equivalent"));
+}
+
+TEST_CASE("LibTorch failures become gemma errors naming the operation", "[unit][tensor]") {
+  // 2^62 bytes: no allocator gives them, and LibTorch says so with a c10::Error.
+  const auto huge = [] { return at::empty({int64_t{1} << 60}, at::kFloat); };
+  CHECK_THROWS_AS(gemma::util::with_torch_errors("loading x", huge), gemma::ResourceError);
+  CHECK_THROWS_WITH(gemma::util::with_torch_errors("loading x", huge),
+                    Contains("[gemma.resource] loading x: out of memory"));
+  const auto bad_view = [] { return at::ones({2, 3}).view({4}); };
+  CHECK_THROWS_AS(gemma::util::with_torch_errors("generate", bad_view), gemma::InternalError);
+  CHECK_THROWS_WITH(gemma::util::with_torch_errors("generate", bad_view),
+                    Contains("generate: LibTorch failed: "));
+  CHECK(gemma::util::with_torch_errors("fine", [] { return 7; }) == 7);
 }
