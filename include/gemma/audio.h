@@ -31,9 +31,12 @@ struct Audio {
 struct AudioLoadOptions {
   /// Longest input accepted, in seconds of the source (before resampling). A longer file is refused
   /// with a ProcessorError before any sample is decoded (the length comes from the file header, and
-  /// decoding stops there even if the header understates it), so memory stays bounded by
-  /// max_seconds × source rate × 4 bytes (channels are mixed down block by block). Must be > 0.
+  /// decoding stops there even if the header understates it). Must be > 0.
   double max_seconds = 3600.0;
+  /// Most samples per channel decoded, and produced by resampling: 2^28, so that memory stays
+  /// under 1 GiB of float32 whatever the rates (an hour of silence at 655 kHz compresses to a
+  /// small FLAC file and would decode to 9 GB). Channels are mixed down block by block. Must be > 0.
+  int64_t max_samples = int64_t{1} << 28;
 };
 
 /// Reads `source` — a local path, a file:// URL, an http(s) URL or a data: URI, as the `path`/`url`

@@ -47,10 +47,14 @@ GEMMA_API Image decode_image(std::string_view bytes, std::string_view name,
 /// 1 or above kMaxImagePixels.
 GEMMA_API Image image_from_rgb(const uint8_t* data, int64_t width, int64_t height);
 
+/// Most frames one video may give (VideoOptions::max_frames): far more than a model's context
+/// holds (256 prompt tokens each with Gemma 3n).
+inline constexpr int64_t kMaxVideoFrames = 100'000;
+
 /// How load_video_frames() samples a video.
 struct VideoOptions {
   double fps = 1.0;         ///< frames kept per second of video; > 0
-  int64_t max_frames = 32;  ///< at most this many frames, spread over the whole video; >= 1
+  int64_t max_frames = 32;  ///< at most this many frames, spread over the whole video; 1 .. kMaxVideoFrames
 };
 
 /// Decodes a video (any container/codec OpenCV's FFmpeg backend reads) from a local path, a file://

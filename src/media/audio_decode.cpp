@@ -129,10 +129,13 @@ Audio decode_audio(std::string_view bytes, std::string_view name, int64_t target
   }
   if (info.frames != SF_COUNT_MAX) {
     media::check_duration(info.frames, info.samplerate, options, name);
+    media::check_resampled_length(info.frames, info.samplerate, target_rate, options, name);
   }
   std::vector<float> mono = read_mono(file.get(), info, options, name);
   if (mono.empty()) throw ProcessorError(fmt::format("audio {}: no samples", name));
   media::check_finite(mono, info.samplerate, name);
+  media::check_resampled_length(static_cast<int64_t>(mono.size()), info.samplerate, target_rate,
+                                options, name);
   return media::resample_mono(std::move(mono), info.samplerate, target_rate, name);
 }
 

@@ -66,9 +66,10 @@ void check_load_arguments(int64_t target_rate, const AudioLoadOptions& options,
     throw InvalidArgumentError(
         fmt::format("audio {}: target sample rate must be positive, got {}", name, target_rate));
   }
-  if (!(options.max_seconds > 0.0)) {
+  if (!(options.max_seconds > 0.0) || options.max_samples <= 0) {
     throw InvalidArgumentError(
-        fmt::format("audio {}: max_seconds must be positive, got {}", name, options.max_seconds));
+        fmt::format("audio {}: max_seconds and max_samples must be positive, got {} and {}", name,
+                    options.max_seconds, options.max_samples));
   }
 }
 
@@ -79,6 +80,24 @@ void check_duration(int64_t frames, int64_t sample_rate, const AudioLoadOptions&
         "audio {}: {} ({} frames at {} Hz) exceeds the limit of {} (AudioLoadOptions::max_seconds)",
         name, seconds(static_cast<double>(frames) / static_cast<double>(sample_rate)), frames,
         sample_rate, seconds(options.max_seconds)));
+  }
+  if (frames > options.max_samples) {
+    throw ProcessorError(fmt::format(
+        "audio {}: {} frames at {} Hz exceed the {} samples gemma decodes "
+        "(AudioLoadOptions::max_samples)",
+        name, frames, sample_rate, options.max_samples));
+  }
+}
+
+void check_resampled_length(int64_t frames, int64_t sample_rate, int64_t target_rate,
+                            const AudioLoadOptions& options, std::string_view name) {
+  const double out = static_cast<double>(frames) * static_cast<double>(target_rate) /
+                     static_cast<double>(sample_rate);
+  if (out > static_cast<double>(options.max_samples)) {
+    throw ProcessorError(fmt::format(
+        "audio {}: {} frames at {} Hz resample to {:.0f} samples at {} Hz, more than {} "
+        "(AudioLoadOptions::max_samples)",
+        name, frames, sample_rate, out, target_rate, options.max_samples));
   }
 }
 
@@ -184,6 +203,8 @@ Audio audio_from_samples(std::vector<float> samples, int64_t sample_rate, int64_
   }
   // After the mixdown a NaN or infinity in any channel still shows, at its frame index.
   media::check_finite(mono, sample_rate, kName);
+  media::check_resampled_length(static_cast<int64_t>(mono.size()), sample_rate, target_rate,
+                                options, kName);
   return media::resample_mono(std::move(mono), sample_rate, target_rate, kName);
 }
 

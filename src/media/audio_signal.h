@@ -15,9 +15,15 @@ namespace gemma::media {
 void check_load_arguments(int64_t target_rate, const AudioLoadOptions& options,
                           std::string_view name);
 
-// ProcessorError naming `name` if `frames` at `sample_rate` last longer than options.max_seconds.
+// ProcessorError naming `name` if `frames` at `sample_rate` last longer than options.max_seconds
+// or are more than options.max_samples.
 void check_duration(int64_t frames, int64_t sample_rate, const AudioLoadOptions& options,
                     std::string_view name);
+
+// ProcessorError naming `name` if resampling `frames` to `target_rate` makes more than
+// options.max_samples.
+void check_resampled_length(int64_t frames, int64_t sample_rate, int64_t target_rate,
+                            const AudioLoadOptions& options, std::string_view name);
 
 // ProcessorError naming `name` and the first offending sample if any is NaN or infinite.
 void check_finite(std::span<const float> samples, int64_t sample_rate, std::string_view name);

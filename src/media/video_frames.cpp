@@ -98,6 +98,13 @@ void refuse_non_video(const std::string& path, std::string_view name) {
 
 using Clock = std::chrono::steady_clock;
 
+// OpenCV reports sizes and counts as doubles read from the container, which may say anything:
+// NaN, negative or beyond int64 (UB to convert) counts as unknown (0).
+int64_t container_count(double value) {
+  constexpr double kMax = 1e12;  // more frames or pixels than any real video has
+  return value >= 0 && value <= kMax ? static_cast<int64_t>(value) : 0;
+}
+
 // One video's passes share its limits: the decoding deadline, the frame size, the pixel budget.
 class VideoReader {
  public:
@@ -129,8 +136,8 @@ class VideoReader {
       throw ProcessorError(fmt::format("{}: not a video OpenCV's FFmpeg backend can open{}", name_,
                                        why.empty() ? "" : " (" + why + ")"));
     }
-    const auto width = static_cast<int64_t>(capture.get(cv::CAP_PROP_FRAME_WIDTH));
-    const auto height = static_cast<int64_t>(capture.get(cv::CAP_PROP_FRAME_HEIGHT));
+    const auto width = container_count(capture.get(cv::CAP_PROP_FRAME_WIDTH));
+    const auto height = container_count(capture.get(cv::CAP_PROP_FRAME_HEIGHT));
     check_image_size(width, height, "video frame", name_, limits_);
     return capture;
   }
@@ -198,7 +205,7 @@ size_t sample_frames(const VideoReader& reader, const VideoOptions& options,
   {
     auto capture = reader.open();
     fps = capture.get(cv::CAP_PROP_FPS);
-    total = static_cast<int64_t>(capture.get(cv::CAP_PROP_FRAME_COUNT));
+    total = container_count(capture.get(cv::CAP_PROP_FRAME_COUNT));
   }
   if (total <= 0) total = count_frames(reader);  // containers without a frame count
   if (total > 0) {
@@ -218,10 +225,11 @@ size_t sample_frames(const VideoReader& reader, const VideoOptions& options,
 
 size_t sample_video(std::string_view source, const VideoOptions& options,
                            const MediaLimits& limits, PixelBudget* budget, const FrameSink& sink) {
-  if (!(options.fps > 0) || !std::isfinite(options.fps) || options.max_frames < 1) {
+  if (!(options.fps > 0) || !std::isfinite(options.fps) || options.max_frames < 1 ||
+      options.max_frames > kMaxVideoFrames) {
     throw InvalidArgumentError(fmt::format(
-        "load_video_frames: need fps > 0 and max_frames >= 1, got fps {} and max_frames {}",
-        options.fps, options.max_frames));
+        "load_video_frames: need fps > 0 and max_frames in [1, {}], got fps {} and max_frames {}",
+        kMaxVideoFrames, options.fps, options.max_frames));
   }
   if (is_http_url(source) || is_data_uri(source) || source.starts_with("file://")) {
     const auto bytes = read_media(source, "video", limits);

@@ -146,6 +146,17 @@ TEST_CASE("over-long audio is refused from its header, before decoding", "[unit]
   CHECK(gemma::load_audio(sine, kRate, {.max_seconds = 1.0}).samples.size() == 16000);
   require_error<gemma::InvalidArgumentError>(
       [&] { gemma::load_audio(sine, kRate, {.max_seconds = 0.0}); }, "max_seconds");
+  // Samples are bounded whatever the rates: an hour of silence at 655 kHz is 9 GB of floats, and
+  // resampling up multiplies what was decoded.
+  const std::string fast = flac_header_only(655350, uint64_t{3600} * 655350);
+  require_error<gemma::ProcessorError>([&] { gemma::decode_audio(fast, "fast.flac", kRate); },
+                                       "fast.flac", "AudioLoadOptions::max_samples");
+  require_error<gemma::ProcessorError>(
+      [&] { gemma::load_audio(sine, kRate, {.max_samples = 15999}); }, "sine440_1s_16k_mono.wav",
+      "16000 frames at 16000 Hz exceed the 15999 samples");
+  require_error<gemma::ProcessorError>(
+      [&] { gemma::load_audio(sine, 2 * kRate, {.max_samples = 20000}); },
+      "sine440_1s_16k_mono.wav", "resample to 32000 samples at 32000 Hz, more than 20000");
 }
 
 TEST_CASE("a data: URI decodes like the file", "[unit][audio]") {

@@ -159,7 +159,7 @@ Action add_run_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-frames", o->max_frames, "At most this many frames per video")
-      ->check(integer_in<int64_t>(1))
+      ->check(integer_in<int64_t>(1, kMaxVideoFrames))
       ->capture_default_str();
   cmd->add_option("--http-timeout", o->http_timeout,
                   "Seconds for downloading one http(s) image, audio or video")
