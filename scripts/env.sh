@@ -9,7 +9,8 @@ export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file
 export CCACHE_BASEDIR="$GEMMA_ROOT"
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 
-# Configures and builds `$1` (a build directory) with the remaining arguments as extra CMake flags.
+# Configures and builds `$1` (a build directory) with the remaining arguments as extra CMake flags;
+# all targets, or those GEMMA_TARGETS names.
 gemma_build() {
   local dir=$1
   shift
@@ -17,5 +18,6 @@ gemma_build() {
     cmake -S "$GEMMA_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >"$dir.configure.log" 2>&1 ||
       { cat "$dir.configure.log" >&2; return 1; }
   fi
-  cmake --build "$dir" -j "${GEMMA_JOBS:-$(nproc)}"
+  # shellcheck disable=SC2086  # GEMMA_TARGETS is a list
+  cmake --build "$dir" -j "${GEMMA_JOBS:-$(nproc)}" ${GEMMA_TARGETS:+--target $GEMMA_TARGETS}
 }

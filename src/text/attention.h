@@ -52,7 +52,7 @@ class AttentionImpl : public torch::nn::Module {
   int layer_;
   int type_;       // LayerType as an index
   bool shared_;    // reads the producer's K/V instead of computing its own
-  bool producer_;  // the last non-shared layer of its type: publishes its K/V
+  bool producer_ = false;  // the last non-shared layer of its type: publishes its K/V
   int64_t heads_, kv_heads_, head_dim_;
 };
 TORCH_MODULE(Attention);

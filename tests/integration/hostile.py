@@ -22,8 +22,8 @@ import threading
 import time
 import zlib
 
-SECONDS = 60  # per case
-MAX_RSS_MIB = 1536  # a tiny-model run takes about 550 MiB, mostly LibTorch and OpenCV
+SECONDS = 60  # per case (--max-seconds)
+MAX_RSS_MIB = 1536  # a tiny-model run takes about 550 MiB, mostly LibTorch and OpenCV (--max-rss-mib)
 
 
 # -- building blocks ------------------------------------------------------------------------------
@@ -419,7 +419,7 @@ def run_case(ctx, name, args, category, pattern):
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    timer = threading.Timer(SECONDS, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    timer = threading.Timer(ctx.max_seconds, lambda: os.killpg(proc.pid, signal.SIGKILL))
     timer.start()
     out, err = proc.stdout.read(), proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -437,9 +437,9 @@ def run_case(ctx, name, args, category, pattern):
     expected = r"^gemma: \[gemma\.%s\] .*%s" % (category, pattern)
     if not lines or not re.search(expected, lines[0]):
         problems.append("stderr does not match %r" % expected)
-    if seconds > SECONDS:
+    if seconds > ctx.max_seconds:
         problems.append("took %.1f s" % seconds)
-    if rss_mib > MAX_RSS_MIB:
+    if rss_mib > ctx.max_rss_mib:
         problems.append("peak RSS %.0f MiB" % rss_mib)
     status_line = "ok  " if not problems else "FAIL"
     print("%s %-28s %5.1f s %6.0f MiB  %s" % (status_line, name, seconds, rss_mib,
@@ -458,6 +458,8 @@ def main():
     parser.add_argument("--video", required=True, help="a small valid video")
     parser.add_argument("--work", required=True)
     parser.add_argument("--class", dest="cls", required=True, choices=sorted(CLASSES))
+    parser.add_argument("--max-rss-mib", type=float, default=MAX_RSS_MIB)
+    parser.add_argument("--max-seconds", type=float, default=SECONDS)
     ctx = parser.parse_args()
     shutil.rmtree(ctx.work, ignore_errors=True)
     os.makedirs(ctx.work)
