@@ -8,5 +8,11 @@ function(gemma_target_defaults target)
     target_compile_options(${target} PRIVATE -fsanitize=${GEMMA_SANITIZE} -fno-omit-frame-pointer
                                              -fno-sanitize-recover=all)
     target_link_options(${target} PRIVATE -fsanitize=${GEMMA_SANITIZE})
+  elseif(GEMMA_FUZZ)
+    # Coverage feedback for libFuzzer in every gemma object, without libFuzzer's main: the unit
+    # tests link the same objects and keep their own main. tests/fuzz links -fsanitize=fuzzer.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                                             -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
 endfunction()

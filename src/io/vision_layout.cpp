@@ -1,12 +1,12 @@
 #include "io/vision_layout.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
 #include <string>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "gemma/error.h"
 #include "io/json_fields.h"
@@ -19,6 +19,11 @@ constexpr int64_t kMaxRepeat = 1000;
 // EfficientNetBuilder(output_stride=32): beyond it timm trades strides for dilation, which the
 // MobileNetV5 blocks here do not implement.
 constexpr int64_t kMaxOutputStride = 32;
+// Channel counts and expansion ratios far beyond any MobileNet (2048 channels, ratio 6 in the
+// 300M encoder), so that widths computed from them stay exact in a double and fit int64_t.
+constexpr int64_t kMaxChannels = int64_t{1} << 20;
+constexpr double kMaxExpansionRatio = 1024;
+constexpr int64_t kMaxOutputResolution = 1024;
 
 [[noreturn]] void fail_block(std::string_view where, std::string_view block,
                              std::string_view message) {
@@ -243,10 +248,14 @@ void validate_layout(const MobileNetLayout& layout, std::string_view source,
                  fmt::format("feature index {} is outside [-{}, {})", index, features, features));
     }
   }
-  check.at_least<int64_t>("msfa_output_resolution", "msfa_output_resolution",
-                          msfa_output_resolution, 1);
-  if (!(msfa_expansion_ratio > 0.0)) {
-    check.fail("msfa_expansion_ratio", fmt::format("must be > 0, got {}", msfa_expansion_ratio));
+  // The fused feature map is resolution² × channels: 16 in the 300M encoder.
+  if (msfa_output_resolution < 1 || msfa_output_resolution > kMaxOutputResolution) {
+    check.fail("msfa_output_resolution", fmt::format("must be in [1, {}], got {}",
+                                                     kMaxOutputResolution, msfa_output_resolution));
+  }
+  if (!(msfa_expansion_ratio > 0.0 && msfa_expansion_ratio <= kMaxExpansionRatio)) {
+    check.fail("msfa_expansion_ratio",
+               fmt::format("must be in (0, {}], got {}", kMaxExpansionRatio, msfa_expansion_ratio));
   }
 }
 
@@ -327,15 +336,15 @@ MobileNetBlock decode_block_string(std::string_view block, std::string_view wher
 
 MobileNetLayout build_mobilenet_layout(const LayoutSpec& spec, std::string_view source,
                                        std::string_view json_path) {
+  if (spec.stem_size <= 0 || spec.stem_size > kMaxChannels) {
+    fail_config(source, join_path(json_path, "stem_size"),
+                fmt::format("must be in [1, {}], got {}", kMaxChannels, spec.stem_size));
+  }
   MobileNetLayout layout;
   layout.stem_size = round_channels(spec.stem_size);
   layout.msfa_indices = spec.msfa_indices;
   layout.msfa_output_resolution = spec.msfa_output_resolution;
   layout.msfa_expansion_ratio = spec.msfa_expansion_ratio;
-  if (spec.stem_size <= 0) {
-    fail_config(source, join_path(json_path, "stem_size"),
-                fmt::format("must be > 0, got {}", spec.stem_size));
-  }
   int64_t in_channels = layout.stem_size;
   for (size_t s = 0; s < spec.arch_def.size(); ++s) {
     std::vector<MobileNetBlock>& stage = layout.stages.emplace_back();
@@ -347,9 +356,21 @@ MobileNetLayout build_mobilenet_layout(const LayoutSpec& spec, std::string_view 
         fail_block(where, spec.arch_def[s][j],
                    fmt::format("repeat (r) must be in [1, {}], got {}", kMaxRepeat, block.repeat));
       }
-      if (block.out_channels < 1) {
+      if (block.out_channels < 1 || block.out_channels > kMaxChannels) {
         fail_block(where, spec.arch_def[s][j],
-                   fmt::format("out channels (c) must be > 0, got {}", block.out_channels));
+                   fmt::format("out channels (c) must be in [1, {}], got {}", kMaxChannels,
+                               block.out_channels));
+      }
+      if (block.force_in_channels < 0 || block.force_in_channels > kMaxChannels) {
+        fail_block(where, spec.arch_def[s][j],
+                   fmt::format("forced in channels (fc) must be in [0, {}], got {}", kMaxChannels,
+                               block.force_in_channels));
+      }
+      if (block.kind != MobileNetBlockKind::kMobileMQA &&
+          !(block.exp_ratio > 0 && block.exp_ratio <= kMaxExpansionRatio)) {
+        fail_block(where, spec.arch_def[s][j],
+                   fmt::format("expansion ratio (e) must be in (0, {}], got {}", kMaxExpansionRatio,
+                               block.exp_ratio));
       }
       block.out_channels = round_channels(block.out_channels);
       if (block.force_in_channels > 0) {

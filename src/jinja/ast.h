@@ -113,6 +113,13 @@ struct Expr {
       node;
 };
 
+namespace detail {
+// Defines Expr's destructor here, before anything instantiates std::pair<..., Expr>. Otherwise
+// clang 14 with libstdc++ 12 may first define it while evaluating that pair's conditionally
+// explicit constructor, which recurses into the trait being evaluated ("incomplete type").
+inline void destroy(Expr& expr) { expr.~Expr(); }
+}  // namespace detail
+
 /// Where a `for` or `set` stores: a name, a (nested) tuple of names, or a namespace attribute.
 struct Target {
   std::string name;                      ///< the variable (or the namespace variable)

@@ -11,7 +11,9 @@
 namespace gemma::jinja {
 namespace {
 
-constexpr int kMaxNesting = 200;  // brackets and nested blocks; deeper templates are refused
+// Brackets, nested blocks and operator chains; deeper templates are refused. jinja2 fails near
+// there too: it compiles each level to a parenthesis of Python, and CPython allows 200.
+constexpr int kMaxNesting = 200;
 
 // Tags jinja2 has that a chat template cannot use here (they load other templates or change
 // escaping).
@@ -126,6 +128,27 @@ class Parser {
     }
     ~DepthGuard() { --parser.depth_; }
     Parser& parser;
+  };
+
+  // Operator chains (a + b + c, x.y[0], v | f | g) are parsed in a loop but make the tree one
+  // level deeper per operator, and the renderer, the name checks and the destructors all recurse
+  // over the tree: each such level counts as one of kMaxNesting too.
+  class ChainGuard {
+   public:
+    explicit ChainGuard(Parser& p) : parser_(p) {}
+    ~ChainGuard() { parser_.depth_ -= levels_; }
+    ChainGuard(const ChainGuard&) = delete;
+    ChainGuard& operator=(const ChainGuard&) = delete;
+    void deeper() {
+      ++levels_;
+      if (++parser_.depth_ > kMaxNesting) {
+        parser_.fail(parser_.current().offset, "template nested too deeply");
+      }
+    }
+
+   private:
+    Parser& parser_;
+    int levels_ = 0;
   };
 
   // ---- statements --------------------------------------------------------------------------
@@ -442,7 +465,9 @@ class Parser {
 
   Expr parse_condexpr() {
     Expr expr = parse_or();
+    ChainGuard chain(*this);
     while (skip_name("if")) {
+      chain.deeper();
       Expr test = parse_or();
       ExprPtr otherwise;
       if (skip_name("else")) otherwise = box(parse_condexpr());
@@ -455,7 +480,9 @@ class Parser {
 
   Expr parse_or() {
     Expr left = parse_and();
+    ChainGuard chain(*this);
     while (skip_name("or")) {
+      chain.deeper();
       const size_t offset = left.offset;
       left = make_expr(node::Logical{false, box(std::move(left)), box(parse_and())}, offset);
     }
@@ -464,7 +491,9 @@ class Parser {
 
   Expr parse_and() {
     Expr left = parse_not();
+    ChainGuard chain(*this);
     while (skip_name("and")) {
+      chain.deeper();
       const size_t offset = left.offset;
       left = make_expr(node::Logical{true, box(std::move(left)), box(parse_not())}, offset);
     }
@@ -510,7 +539,9 @@ class Parser {
 
   Expr parse_math1() {
     Expr left = parse_concat();
+    ChainGuard chain(*this);
     while (is_op(current(), "+") || is_op(current(), "-")) {
+      chain.deeper();
       const BinaryOp op = advance().text == "+" ? BinaryOp::kAdd : BinaryOp::kSub;
       const size_t offset = left.offset;
       left = make_expr(node::Binary{op, box(std::move(left)), box(parse_concat())}, offset);
@@ -529,6 +560,7 @@ class Parser {
 
   Expr parse_math2() {
     Expr left = parse_pow();
+    ChainGuard chain(*this);
     while (true) {
       BinaryOp op;
       if (is_op(current(), "*")) {
@@ -543,6 +575,7 @@ class Parser {
         return left;
       }
       advance();
+      chain.deeper();
       const size_t offset = left.offset;
       left = make_expr(node::Binary{op, box(std::move(left)), box(parse_pow())}, offset);
     }
@@ -550,7 +583,9 @@ class Parser {
 
   Expr parse_pow() {
     Expr left = parse_unary(true);
+    ChainGuard chain(*this);
     while (skip_op("**")) {
+      chain.deeper();
       const size_t offset = left.offset;
       left = make_expr(node::Binary{BinaryOp::kPow, box(std::move(left)), box(parse_unary(true))},
                        offset);
@@ -653,7 +688,9 @@ class Parser {
   }
 
   Expr parse_postfix(Expr e) {
+    ChainGuard chain(*this);
     while (true) {
+      if (is_op(current(), ".") || is_op(current(), "[") || is_op(current(), "(")) chain.deeper();
       if (is_op(current(), ".") || is_op(current(), "[")) {
         e = parse_subscript(std::move(e));
       } else if (is_op(current(), "(")) {
@@ -665,7 +702,11 @@ class Parser {
   }
 
   Expr parse_filter_expr(Expr e) {
+    ChainGuard chain(*this);
     while (true) {
+      if (is_op(current(), "|") || is_name(current(), "is") || is_op(current(), "(")) {
+        chain.deeper();
+      }
       if (is_op(current(), "|")) {
         e = parse_filter(std::move(e));
       } else if (is_name(current(), "is")) {

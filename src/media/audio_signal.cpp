@@ -82,10 +82,10 @@ void check_duration(int64_t frames, int64_t sample_rate, const AudioLoadOptions&
         sample_rate, seconds(options.max_seconds)));
   }
   if (frames > options.max_samples) {
-    throw ProcessorError(fmt::format(
-        "audio {}: {} frames at {} Hz exceed the {} samples gemma decodes "
-        "(AudioLoadOptions::max_samples)",
-        name, frames, sample_rate, options.max_samples));
+    throw ProcessorError(
+        fmt::format("audio {}: {} frames at {} Hz exceed the {} samples gemma decodes "
+                    "(AudioLoadOptions::max_samples)",
+                    name, frames, sample_rate, options.max_samples));
   }
 }
 
@@ -171,6 +171,15 @@ Audio resample_mono(std::vector<float> mono, int64_t sample_rate, int64_t target
   }
   out.resize(out_pos);
   out.resize(resampled_length(static_cast<int64_t>(in_len), sample_rate, target_rate), 0.0f);
+  // Finite samples near FLT_MAX (a float WAV far outside [-1, 1]) overflow in the filter.
+  if (std::any_of(out.begin(), out.end(), [](float v) { return !std::isfinite(v); })) {
+    const auto peak = *std::max_element(
+        mono.begin(), mono.end(), [](float a, float b) { return std::fabs(a) < std::fabs(b); });
+    throw ProcessorError(fmt::format(
+        "audio {}: resampling {} Hz to {} Hz overflows (samples reach {:g}; audio is expected "
+        "within [-1, 1])",
+        name, sample_rate, target_rate, peak));
+  }
   return Audio{std::move(out), target_rate};
 }
 

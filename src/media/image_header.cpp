@@ -139,22 +139,27 @@ ImageHeader png_header(std::string_view bytes, std::string_view name) {
   return header;
 }
 
+// The size comes from the first chunk only, which libwebp (OpenCV's decoder, and PIL's) requires
+// to be the image (VP8, VP8L) or the extended header (VP8X). OpenCV gives a file its WebP decoder
+// refuses to any other decoder that claims it, GDAL through a temporary file, with a size we
+// never checked: such files stop here.
 ImageHeader webp_header(std::string_view bytes, std::string_view name) {
   const Bytes b(bytes, false);
   ImageHeader header{"WebP"};
-  for (std::size_t pos = 12;;) {
+  constexpr std::size_t kFirst = 12;
+  for (std::size_t pos = kFirst;;) {
     const auto type = b.sub(pos, 4);
     const auto size = b.u32(pos + 4);
     if (!size || type.size() < 4) break;
     const std::size_t data = pos + 8;
-    if (header.width == 0 && type == "VP8 " && b.sub(data + 3, 3) == "\x9d\x01\x2a"sv) {
+    if (pos == kFirst && type == "VP8 " && b.sub(data + 3, 3) == "\x9d\x01\x2a"sv) {
       header.width = b.u16(data + 6).value_or(0) & 0x3FFF;
       header.height = b.u16(data + 8).value_or(0) & 0x3FFF;
-    } else if (header.width == 0 && type == "VP8L" && b.u8(data) == 0x2Fu && b.u32(data + 1)) {
+    } else if (pos == kFirst && type == "VP8L" && b.u8(data) == 0x2Fu && b.u32(data + 1)) {
       const uint32_t bits = *b.u32(data + 1);
       header.width = (bits & 0x3FFF) + 1;
       header.height = ((bits >> 14) & 0x3FFF) + 1;
-    } else if (header.width == 0 && type == "VP8X" && b.u24(data + 7)) {
+    } else if (pos == kFirst && type == "VP8X" && *size == 10 && b.u24(data + 7)) {
       header.width = int64_t{*b.u24(data + 4)} + 1;
       header.height = int64_t{*b.u24(data + 7)} + 1;
     } else if (type == "EXIF") {
@@ -179,13 +184,20 @@ ImageHeader bmp_header(std::string_view bytes, std::string_view name) {
 }
 
 // Netpbm P1..P6: magic, then width and height as decimal text between whitespace and # comments.
+// The header is read the way OpenCV's decoder will read it, or refused: a size that OpenCV reads
+// larger than we do would slip past kMaxImagePixels. Where OpenCV and PIL disagree (a comment or
+// other byte right after a number: "1#c\n2" is 1 for OpenCV, 12 for PIL) or PIL refuses (tokens
+// over 10 characters), the file is refused too.
 ImageHeader pnm_header(std::string_view bytes, std::string_view name) {
+  const auto is_space = [&](std::size_t at) {
+    return at < bytes.size() && std::isspace(static_cast<unsigned char>(bytes[at]));
+  };
+  if (!is_space(2)) fail(name, "PNM", "is corrupt (no whitespace after the magic number)");
   std::size_t pos = 2;
   auto number = [&]() -> int64_t {
-    while (pos < bytes.size() &&
-           (std::isspace(static_cast<unsigned char>(bytes[pos])) || bytes[pos] == '#')) {
+    while (is_space(pos) || (pos < bytes.size() && bytes[pos] == '#')) {
       if (bytes[pos] == '#') {
-        pos = bytes.find('\n', pos);
+        pos = bytes.find_first_of("\r\n", pos);  // OpenCV and PIL end a comment at CR or LF
         if (pos == std::string_view::npos) pos = bytes.size();
       } else {
         ++pos;
@@ -193,11 +205,14 @@ ImageHeader pnm_header(std::string_view bytes, std::string_view name) {
     }
     int64_t value = 0;
     const std::size_t start = pos;
-    while (pos < bytes.size() && pos - start < 10 &&
-           std::isdigit(static_cast<unsigned char>(bytes[pos]))) {
+    while (pos < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[pos]))) {
+      if (pos - start == 10) fail(name, "PNM", "is corrupt (a size of more than 10 digits)");
       value = value * 10 + (bytes[pos++] - '0');
     }
     if (pos == start) fail(name, "PNM", "is truncated or corrupt (no width/height)");
+    if (pos < bytes.size() && !is_space(pos)) {
+      fail(name, "PNM", "is corrupt (no whitespace after the width or height)");
+    }
     return value;
   };
   const int64_t width = number();

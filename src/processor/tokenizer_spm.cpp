@@ -150,10 +150,19 @@ ParsedModel parse_model(std::string_view file) {
 }  // namespace
 
 SentencePieceModel::SentencePieceModel(const fs::path& path)
-    : path_(path), processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
+    : SentencePieceModel(util::read_file(path, util::kMaxTokenizerFileBytes), path) {}
+
+SentencePieceModel SentencePieceModel::from_bytes(std::string_view bytes, fs::path name) {
+  return SentencePieceModel(bytes, std::move(name));
+}
+
+SentencePieceModel::SentencePieceModel(std::string_view bytes, fs::path name)
+    : path_(std::move(name)),
+      processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
+  const fs::path& path = path_;
   ParsedModel parsed;
   try {
-    parsed = parse_model(util::read_file(path, util::kMaxTokenizerFileBytes));
+    parsed = parse_model(bytes);
   } catch (const MalformedProto& e) {
     throw ProcessorError(fmt::format("{}: not a sentencepiece model: {}", path.string(), e.what()));
   }

@@ -19,6 +19,8 @@ class SentencePieceModel {
   // Throws IoError (unreadable), ProcessorError (not a sentencepiece model) or UnsupportedError
   // (not BPE with byte fallback), naming `path`.
   explicit SentencePieceModel(const std::filesystem::path& path);
+  // The same from the file's bytes (already read, e.g. by a fuzzer); `name` names them in errors.
+  static SentencePieceModel from_bytes(std::string_view bytes, std::filesystem::path name);
   SentencePieceModel(SentencePieceModel&&) noexcept;
   ~SentencePieceModel();
 
@@ -35,6 +37,7 @@ class SentencePieceModel {
   bool is_user_defined(int64_t id) const;
 
  private:
+  SentencePieceModel(std::string_view bytes, std::filesystem::path name);
   std::filesystem::path path_;
   std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
   std::vector<uint64_t> piece_types_;  // sentencepiece_model.proto's SentencePiece.Type, by id

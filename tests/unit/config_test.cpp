@@ -632,6 +632,24 @@ TEST_CASE("gemma_cpp_layout describes other MobileNetV5 networks", "[unit][confi
     vision["gemma_cpp_layout"]["arch_def"][1] = Json::array();
     REQUIRE_CONFIG_ERROR(parse_model(doc), "gemma_cpp_layout.arch_def[1]: needs at least one");
   }
+  // Widths are computed from these in doubles and converted to int64_t: refused first (found by
+  // fuzz_config as a float-cast overflow).
+  SECTION("huge expansion ratios") {
+    vision["gemma_cpp_layout"]["arch_def"][0][0] = "er_r2_k0_s1_e666666666666666666_c3";
+    REQUIRE_CONFIG_ERROR(parse_model(doc), "expansion ratio (e) must be in (0, 1024]");
+  }
+  SECTION("huge channel counts") {
+    vision["gemma_cpp_layout"]["arch_def"][0][0] = "er_r1_k3_s2_e4_c9223372036854775807";
+    REQUIRE_CONFIG_ERROR(parse_model(doc), "out channels (c) must be in [1, 1048576]");
+  }
+  SECTION("a huge stem") {
+    vision["gemma_cpp_layout"]["stem_size"] = int64_t{1} << 62;
+    REQUIRE_CONFIG_ERROR(parse_model(doc), "gemma_cpp_layout.stem_size: must be in [1, 1048576]");
+  }
+  SECTION("a huge fused resolution") {
+    vision["gemma_cpp_layout"]["msfa_output_resolution"] = 100000;
+    REQUIRE_CONFIG_ERROR(parse_model(doc), "msfa_output_resolution: must be in [1, 1024]");
+  }
 }
 
 // -----------------------------------------------------------------------------------------------

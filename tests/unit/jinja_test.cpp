@@ -163,6 +163,23 @@ TEST_CASE("jinja refuses what would exhaust the stack or memory", "[unit][jinja]
     CHECK_THAT(error_of("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"),
                Contains("RecursionError: maximum recursion depth exceeded"));
   }
+  // Found by fuzzing: operator chains deepen the tree without brackets, and a deep expression in
+  // a recursive macro nests 100 times deeper than either limit alone.
+  SECTION("long operator chains") {
+    std::string chain = "{{ 0";
+    for (int i = 0; i < 300; ++i) chain += " + 0";
+    CHECK_THAT(error_of(chain + " }}"), EndsWith("template nested too deeply"));
+    chain.resize(4 + 150 * 4);
+    CHECK(render(chain + " }}") == "0");
+  }
+  SECTION("deep expressions in a recursive macro") {
+    std::string sum = "(m(n - 1) | length)";
+    for (int i = 0; i < 100; ++i) sum += " + 0";
+    CHECK_THAT(error_of("{% macro m(n) %}{% if n > 0 and " + sum +
+                        " %}{% endif %}{% endmacro %}{{ m(99) }}"),
+               Contains("RecursionError: maximum recursion depth exceeded (statements, "
+                        "expressions and macro calls nested 3000 deep)"));
+  }
   SECTION("values nested in a loop") {
     CHECK_THAT(error_of("{% set ns = namespace(v=[]) %}{% for i in range(1000) %}"
                         "{% set ns.v = [ns.v] %}{% endfor %}"),
@@ -198,11 +215,14 @@ void check_budget_stops(const std::string& source, const std::string& limit,
 }
 
 TEST_CASE("jinja stops runaway templates within their budget", "[unit][jinja]") {
-  // String doubling in a loop: each string stays under the size cap until it does not.
-  check_budget_stops(
+  // String doubling in a loop: the work budget stops it; with work unbounded, the string size.
+  const std::string doubling =
       "{% set ns = namespace(s='x') %}{% for i in range(100) %}{% set ns.s = ns.s + ns.s %}"
-      "{% endfor %}",
-      "TemplateLimits::max_output_bytes");
+      "{% endfor %}";
+  check_budget_stops(doubling, "TemplateLimits::max_work");
+  gemma::TemplateLimits unbounded_work;
+  unbounded_work.max_work = UINT64_MAX;
+  check_budget_stops(doubling, "TemplateLimits::max_output_bytes", unbounded_work);
   // List doubling: no single string is big, the work is.
   check_budget_stops(
       "{% set ns = namespace(l=['x']) %}{% for i in range(100) %}{% set ns.l = ns.l + ns.l %}"
