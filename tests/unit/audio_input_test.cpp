@@ -13,6 +13,7 @@
 #include "gemma/error.h"
 #include "support/catch_torch.h"
 #include "support/paths.h"
+#include "util/files.h"
 
 namespace {
 
@@ -157,6 +158,16 @@ TEST_CASE("over-long audio is refused from its header, before decoding", "[unit]
   require_error<gemma::ProcessorError>(
       [&] { gemma::load_audio(sine, 2 * kRate, {.max_samples = 20000}); },
       "sine440_1s_16k_mono.wav", "resample to 32000 samples at 32000 Hz, more than 20000");
+}
+
+TEST_CASE("samples that overflow the resampler are refused rather than turned into NaN",
+          "[unit][audio]") {
+  // A float WAV at 21 Hz holding -1.7e38 (found by fuzz_audio): libsoxr's filter overflows.
+  const auto path = gemma::test::data_dir().parent_path() / "fuzz" / "regressions" /
+                    "fuzz_audio" / "float_near_flt_max_resamples_to_nan";
+  require_error<gemma::ProcessorError>(
+      [&] { gemma::decode_audio(gemma::util::read_file(path), "huge.wav", kRate); }, "huge.wav",
+      "resampling 21 Hz to 16000 Hz overflows");
 }
 
 TEST_CASE("a data: URI decodes like the file", "[unit][audio]") {
