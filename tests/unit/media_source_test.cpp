@@ -15,6 +15,34 @@
 using gemma::IoError;
 using gemma::media::read_media;
 
+// A TCP socket listening on a free loopback port, closed on scope exit.
+class LoopbackListener {
+ public:
+  LoopbackListener() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(fd_, 4) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    port_ = ntohs(address.sin_port);
+  }
+  ~LoopbackListener() { ::close(fd_); }
+  LoopbackListener(const LoopbackListener&) = delete;
+  LoopbackListener& operator=(const LoopbackListener&) = delete;
+
+  int fd() const { return fd_; }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
 gemma::MediaLimits limit_bytes(std::uint64_t bytes) {
   gemma::MediaLimits limits;
   limits.max_bytes = bytes;
@@ -65,37 +93,20 @@ TEST_CASE("read_media names an unreachable URL without its query", "[media]") {
 
 TEST_CASE("read_media gives up on a server that never answers", "[media]") {
   // A listening socket completes the TCP handshake in the kernel and then says nothing.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  REQUIRE(::listen(fd, 4) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const auto url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/cat.png";
+  const LoopbackListener listener;
+  const auto url = listener.url("/cat.png");
   gemma::MediaLimits limits;
   limits.http_timeout_seconds = 1;
   const auto start = std::chrono::steady_clock::now();
   CHECK_THROWS_WITH(read_media(url, "image", limits),
                     Catch::Contains("no complete answer within 1 s"));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
-  ::close(fd);
 }
 
 TEST_CASE("read_media stops a download at max_bytes while it streams", "[media]") {
   // A server that sends a body without end: the transfer must stop at the cap, not at the end.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  REQUIRE(::listen(fd, 4) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  std::thread server([fd] {
+  const LoopbackListener listener;
+  std::thread server([fd = listener.fd()] {
     const int client = ::accept(fd, nullptr, nullptr);
     if (client < 0) return;
     const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n";
@@ -108,10 +119,7 @@ TEST_CASE("read_media stops a download at max_bytes while it streams", "[media]"
   });
   gemma::MediaLimits limits;
   limits.max_bytes = 100000;
-  CHECK_THROWS_WITH(read_media("http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) +
-                                   "/endless.png",
-                               "image", limits),
+  CHECK_THROWS_WITH(read_media(listener.url("/endless.png"), "image", limits),
                     Catch::Contains("endless.png: response exceeds the 100000 bytes limit"));
   server.join();
-  ::close(fd);
 }
