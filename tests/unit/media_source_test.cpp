@@ -3,10 +3,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "gemma/error.h"
 #include "media/source.h"
@@ -76,9 +76,9 @@ TEST_CASE("read_media reads files and file:// URLs with a size limit", "[media]"
   std::ofstream(path, std::ios::binary) << "12345";
   CHECK(read_media(path.string(), "image").bytes == "12345");
   CHECK(read_media("file://" + (dir / "a%20b.bin").string(), "image").bytes == "12345");
-  CHECK_THROWS_WITH(read_media(path.string(), "audio", limit_bytes(4)), Catch::Contains("audio file") &&
-                                                               Catch::Contains("a b.bin") &&
-                                                               Catch::Contains("limit"));
+  CHECK_THROWS_WITH(
+      read_media(path.string(), "audio", limit_bytes(4)),
+      Catch::Contains("audio file") && Catch::Contains("a b.bin") && Catch::Contains("limit"));
   CHECK_THROWS_WITH(read_media((dir / "missing.png").string(), "image"),
                     Catch::Contains("missing.png"));
   std::ofstream(dir / "empty.png", std::ios::binary).flush();
