@@ -35,7 +35,8 @@ struct AudioLoadOptions {
   double max_seconds = 3600.0;
   /// Most samples per channel decoded, and produced by resampling: 2^28, so that memory stays
   /// under 1 GiB of float32 whatever the rates (an hour of silence at 655 kHz compresses to a
-  /// small FLAC file and would decode to 9 GB). Channels are mixed down block by block. Must be > 0.
+  /// small FLAC file and would decode to 9 GB). Channels are mixed down block by block. Must be >
+  /// 0.
   int64_t max_samples = int64_t{1} << 28;
 };
 

@@ -24,8 +24,8 @@ enum class ErrorCode : int {
 };
 
 /// "invalid_argument", "io", "config", "weights", "processor", "generation", "unsupported",
-/// "internal", "resource" ("unknown" for a value outside the enum): the tag used in messages. The view points
-/// at static storage.
+/// "internal", "resource" ("unknown" for a value outside the enum): the tag used in messages. The
+/// view points at static storage.
 GEMMA_API std::string_view error_category(ErrorCode code) noexcept;
 
 /// Base of every exception gemma throws on purpose; catch it to handle them all, a subclass (one

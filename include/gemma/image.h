@@ -37,8 +37,9 @@ GEMMA_API Image load_image(std::string_view source, const MediaLimits& limits = 
 /// orientation given only in XMP (PIL reads it, this ignores it). `name` (a path, URL, ...) words
 /// the errors. Throws ProcessorError naming `name` for bytes that are empty, no image, truncated or
 /// corrupt (quoting the decoder's message, which is not printed), or larger than
-/// limits.max_image_pixels (checked from the header before decoding); UnsupportedError for GIF, TIFF, JPEG 2000, HEIF/AVIF
-/// (OpenCV 4.6 decodes them not at all or not as PIL does) and for depths other than 8 and 16 bits.
+/// limits.max_image_pixels (checked from the header before decoding); UnsupportedError for GIF,
+/// TIFF, JPEG 2000, HEIF/AVIF (OpenCV 4.6 decodes them not at all or not as PIL does) and for
+/// depths other than 8 and 16 bits.
 GEMMA_API Image decode_image(std::string_view bytes, std::string_view name,
                              const MediaLimits& limits = {});
 
@@ -54,7 +55,8 @@ inline constexpr int64_t kMaxVideoFrames = 100'000;
 /// How load_video_frames() samples a video.
 struct VideoOptions {
   double fps = 1.0;         ///< frames kept per second of video; > 0
-  int64_t max_frames = 32;  ///< at most this many frames, spread over the whole video; 1 .. kMaxVideoFrames
+  int64_t max_frames =
+      32;  ///< at most this many frames, spread over the whole video; 1 .. kMaxVideoFrames
 };
 
 /// Decodes a video (any container/codec OpenCV's FFmpeg backend reads) from a local path, a file://

@@ -1,7 +1,7 @@
 #pragma once
 // The caller-owned KV cache: per non-shared decoder layer, [B, kv_heads, allocated, head_dim],
-// allocated for `reserve` tokens first and grown geometrically up to `capacity` as tokens arrive, so
-// that a generation allowed to run to the end of the context (32k positions: GBs of cache) holds
+// allocated for `reserve` tokens first and grown geometrically up to `capacity` as tokens arrive,
+// so that a generation allowed to run to the end of the context (32k positions: GBs of cache) holds
 // memory only for the tokens it really produces. KV-shared layers own nothing here: they read
 // their producer's entries in the same forward (see text/attention.h).
 #include <ATen/core/Tensor.h>

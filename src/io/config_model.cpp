@@ -67,9 +67,9 @@ void ModelConfig::validate(std::string_view source) const {
   root.positive("audio_soft_tokens_per_image", audio_soft_tokens_per_image);
   root.positive("vision_soft_tokens_per_image", vision_soft_tokens_per_image);
   const std::pair<const char*, int64_t> multimodal_ids[] = {
-      {"boi_token_id", boi_token_id}, {"eoi_token_id", eoi_token_id},
+      {"boi_token_id", boi_token_id},     {"eoi_token_id", eoi_token_id},
       {"image_token_id", image_token_id}, {"boa_token_id", boa_token_id},
-      {"eoa_token_id", eoa_token_id}, {"audio_token_id", audio_token_id}};
+      {"eoa_token_id", eoa_token_id},     {"audio_token_id", audio_token_id}};
   for (size_t i = 0; i < std::size(multimodal_ids); ++i) {
     const auto& [field, id] = multimodal_ids[i];
     root.token_id(field, id, vocab, vocab_name);

@@ -1,13 +1,12 @@
 #include "gemma/model_info.h"
 
-#include <cstring>
-#include <span>
-
-#include <algorithm>
-#include <set>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <span>
 
 #include "io/checkpoint.h"
 

@@ -64,9 +64,11 @@ std::vector<Match> match_weights(torch::nn::Module& root, const Checkpoint& chec
   if (!missing.empty()) problems.push_back(listing("tensors missing from the checkpoint", missing));
   if (!mismatched.empty()) problems.push_back(listing("tensors with the wrong shape", mismatched));
   if (!not_float.empty()) {
-    problems.push_back(listing("tensors not stored as floating point (F16, BF16, F32, F64)", not_float));
+    problems.push_back(
+        listing("tensors not stored as floating point (F16, BF16, F32, F64)", not_float));
   }
-  if (!unexpected.empty()) problems.push_back(listing("tensors the model does not have", unexpected));
+  if (!unexpected.empty())
+    problems.push_back(listing("tensors the model does not have", unexpected));
   if (!problems.empty()) {
     throw WeightError(fmt::format("{}: checkpoint does not fit the model: {}", checkpoint.source(),
                                   fmt::join(problems, "; ")));
@@ -103,7 +105,8 @@ LoadReport load_weights(torch::nn::Module& root, const Checkpoint& checkpoint,
       m.param.set_data(stored);
       ++report.zero_copy;
     } else {
-      m.param.copy_(stored);  // converts dtype/device into the preallocated parameter: peak 1× model
+      m.param.copy_(
+          stored);  // converts dtype/device into the preallocated parameter: peak 1× model
     }
     ++report.loaded;
   }

@@ -1,5 +1,4 @@
 #include "media/image_decode.h"
-#include "media/image_mat.h"
 
 #include <fmt/format.h>
 
@@ -11,6 +10,7 @@
 #include "gemma/error.h"
 #include "gemma/opencv.h"
 #include "media/image_header.h"
+#include "media/image_mat.h"
 #include "media/quiet_codecs.h"
 #include "media/source.h"
 
@@ -76,22 +76,22 @@ PixelBudget::PixelBudget(int64_t pixels) : left_(pixels), total_(pixels) {}
 void PixelBudget::take(int64_t width, int64_t height, std::string_view name) {
   const int64_t pixels = width * height;  // callers bound each side by max_image_pixels first
   if (pixels > left_) {
-    throw ProcessorError(fmt::format(
-        "{}: decoding its {}x{} pixels would pass the {} pixels one request may decode "
-        "(MediaLimits::max_request_pixels)",
-        name, width, height, total_));
+    throw ProcessorError(
+        fmt::format("{}: decoding its {}x{} pixels would pass the {} pixels one request may decode "
+                    "(MediaLimits::max_request_pixels)",
+                    name, width, height, total_));
   }
   left_ -= pixels;
 }
 
-void check_image_size(int64_t width, int64_t height, std::string_view format,
-                      std::string_view name, const MediaLimits& limits) {
+void check_image_size(int64_t width, int64_t height, std::string_view format, std::string_view name,
+                      const MediaLimits& limits) {
   const int64_t limit = std::min(limits.max_image_pixels, kMaxImagePixels);
   if (width > limit || height > limit || width * height > limit) {
-    throw ProcessorError(fmt::format(
-        "{}: the {} is {}x{} pixels, more than the {} pixels gemma decodes "
-        "(MediaLimits::max_image_pixels)",
-        name, format, width, height, limit));
+    throw ProcessorError(
+        fmt::format("{}: the {} is {}x{} pixels, more than the {} pixels gemma decodes "
+                    "(MediaLimits::max_image_pixels)",
+                    name, format, width, height, limit));
   }
 }
 

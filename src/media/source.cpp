@@ -164,14 +164,16 @@ std::string http_get(const std::string& url, const MediaLimits& limits) {
                               util::format_bytes(limits.max_bytes)));
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    throw IoError(fmt::format("cannot download {}: no complete answer within {} s "
-                              "(MediaLimits::http_timeout_seconds)",
-                              name, limits.http_timeout_seconds));
+    throw IoError(
+        fmt::format("cannot download {}: no complete answer within {} s "
+                    "(MediaLimits::http_timeout_seconds)",
+                    name, limits.http_timeout_seconds));
   }
   if (rc == CURLE_TOO_MANY_REDIRECTS) {
-    throw IoError(fmt::format("cannot download {}: more than {} redirects "
-                              "(MediaLimits::max_redirects)",
-                              name, limits.max_redirects));
+    throw IoError(
+        fmt::format("cannot download {}: more than {} redirects "
+                    "(MediaLimits::max_redirects)",
+                    name, limits.max_redirects));
   }
   if (rc != CURLE_OK) {
     throw IoError(fmt::format("cannot download {}: {}", name,

@@ -15,8 +15,8 @@
 #include "media/image_decode.h"
 #include "media/image_mat.h"
 #include "media/quiet_codecs.h"
-#include "util/files.h"
 #include "media/source.h"
+#include "util/files.h"
 
 namespace gemma {
 
@@ -114,13 +114,13 @@ class VideoReader {
         name_(name),
         limits_(limits),
         budget_(budget),
-        deadline_(Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(
-                                         // A year for "no limit"; NaN and negatives stop at once.
-                                         std::clamp(std::isnan(limits.video_timeout_seconds)
-                                                        ? 0.0
-                                                        : limits.video_timeout_seconds,
-                                                    0.0, 3.2e7)))) {}
+        deadline_(
+            Clock::now() +
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                // A year for "no limit"; NaN and negatives stop at once.
+                std::clamp(
+                    std::isnan(limits.video_timeout_seconds) ? 0.0 : limits.video_timeout_seconds,
+                    0.0, 3.2e7)))) {}
 
   // FFmpeg only: CAP_ANY would also accept a still image as a one-frame "video". Frames larger
   // than max_image_pixels are refused from the stream's header, before any is decoded.
@@ -145,9 +145,9 @@ class VideoReader {
   // The next frame, decoded, within the deadline.
   bool grab(cv::VideoCapture& capture) const {
     if (Clock::now() > deadline_) {
-      throw ProcessorError(fmt::format(
-          "{}: decoding took longer than {} s (MediaLimits::video_timeout_seconds)", name_,
-          limits_.video_timeout_seconds));
+      throw ProcessorError(
+          fmt::format("{}: decoding took longer than {} s (MediaLimits::video_timeout_seconds)",
+                      name_, limits_.video_timeout_seconds));
     }
     return capture.grab();
   }
@@ -223,8 +223,8 @@ size_t sample_frames(const VideoReader& reader, const VideoOptions& options,
 
 }  // namespace
 
-size_t sample_video(std::string_view source, const VideoOptions& options,
-                           const MediaLimits& limits, PixelBudget* budget, const FrameSink& sink) {
+size_t sample_video(std::string_view source, const VideoOptions& options, const MediaLimits& limits,
+                    PixelBudget* budget, const FrameSink& sink) {
   if (!(options.fps > 0) || !std::isfinite(options.fps) || options.max_frames < 1 ||
       options.max_frames > kMaxVideoFrames) {
     throw InvalidArgumentError(fmt::format(
@@ -249,11 +249,11 @@ size_t sample_video(std::string_view source, const VideoOptions& options,
 std::vector<Image> load_video_frames(std::string_view source, const VideoOptions& options,
                                      const MediaLimits& limits) {
   std::vector<Image> frames;
-  const size_t count = media::sample_video(source, options, limits, nullptr,
-                                           [&](Image frame, size_t index) {
-                                             frames.resize(index + 1);
-                                             frames[index] = std::move(frame);
-                                           });
+  const size_t count =
+      media::sample_video(source, options, limits, nullptr, [&](Image frame, size_t index) {
+        frames.resize(index + 1);
+        frames[index] = std::move(frame);
+      });
   frames.resize(count);
   return frames;
 }

@@ -64,10 +64,10 @@ LoadedModel load_model(const std::filesystem::path& dir, const at::TensorOptions
     bytes = io::check_weights(*shapes, checkpoint, load, options);
   } catch (const c10::Error& e) {
     std::string_view message = e.what_without_backtrace();
-    throw ConfigError(fmt::format("{}: the sizes in config.json describe tensors LibTorch cannot "
-                                  "make: {}",
-                                  (dir / "config.json").string(),
-                                  message.substr(0, message.find('\n'))));
+    throw ConfigError(
+        fmt::format("{}: the sizes in config.json describe tensors LibTorch cannot "
+                    "make: {}",
+                    (dir / "config.json").string(), message.substr(0, message.find('\n'))));
   }
   check_host_memory(bytes, options, what);
 

@@ -265,7 +265,8 @@ BatchEncoding Processor::apply_chat_template(const std::vector<Conversation>& co
         impl_->expand(rendered, prepared.pixel_values.size(), prepared.clips.size()));
     // The template writes <bos> itself.
     rows.push_back(impl_->tokenizer.encode(batch.text.back(), /*add_special_tokens=*/false));
-    for (auto& rows_of_image : prepared.pixel_values) pixel_values.push_back(std::move(rows_of_image));
+    for (auto& rows_of_image : prepared.pixel_values)
+      pixel_values.push_back(std::move(rows_of_image));
     for (auto& clip : prepared.clips) clips.push_back(std::move(clip));
     for (auto& name : prepared.clip_names) clip_names.push_back(std::move(name));
   }

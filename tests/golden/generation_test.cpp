@@ -1,6 +1,9 @@
 // Generation against transformers 5.23 on models/tiny-gemma3n: each logits processor on fixed
 // scores, and greedy and seeded sampling runs of generate() (same seed → the same tokens, since
 // torch's CPU generator is shared by Python and C++).
+#include <ATen/ops/randn.h>
+#include <ATen/ops/zeros.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -12,9 +15,6 @@
 #include "generation/logits_processors.h"
 #include "model/loader.h"
 #include "support/catch_torch.h"
-
-#include <ATen/ops/randn.h>
-#include <ATen/ops/zeros.h>
 #include "support/golden.h"
 #include "support/paths.h"
 

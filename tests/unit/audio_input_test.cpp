@@ -163,8 +163,8 @@ TEST_CASE("over-long audio is refused from its header, before decoding", "[unit]
 TEST_CASE("samples that overflow the resampler are refused rather than turned into NaN",
           "[unit][audio]") {
   // A float WAV at 21 Hz holding -1.7e38 (found by fuzz_audio): libsoxr's filter overflows.
-  const auto path = gemma::test::data_dir().parent_path() / "fuzz" / "regressions" /
-                    "fuzz_audio" / "float_near_flt_max_resamples_to_nan";
+  const auto path = gemma::test::data_dir().parent_path() / "fuzz" / "regressions" / "fuzz_audio" /
+                    "float_near_flt_max_resamples_to_nan";
   require_error<gemma::ProcessorError>(
       [&] { gemma::decode_audio(gemma::util::read_file(path), "huge.wav", kRate); }, "huge.wav",
       "resampling 21 Hz to 16000 Hz overflows");

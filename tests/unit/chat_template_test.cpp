@@ -161,7 +161,8 @@ TEST_CASE("the default template budget leaves real conversations far inside it",
   const auto tmpl = gemma::jinja::Template::parse(files.chat_template, files.chat_template_file);
   Json messages = Json::array();
   for (int i = 0; i < 100; ++i) {
-    messages.push_back({{"role", i % 2 ? "assistant" : "user"}, {"content", std::string(1000, 'a')}});
+    messages.push_back(
+        {{"role", i % 2 ? "assistant" : "user"}, {"content", std::string(1000, 'a')}});
   }
   gemma::RenderOptions options;
   options.limits.max_work = std::uint64_t{1} << 20;

@@ -461,8 +461,9 @@ TEST_CASE("media limits stop oversized images, frames and requests before decodi
   options.media.max_request_pixels = 256 * 160 + 200 * 120 - 1;
   require_throws<gemma::ProcessorError>(
       [&] { processor.apply_chat_template(two_images, options); },
-      palette + ": decoding its 200x120 pixels would pass the 64959 pixels one request may "
-                "decode (MediaLimits::max_request_pixels)");
+      palette +
+          ": decoding its 200x120 pixels would pass the 64959 pixels one request may "
+          "decode (MediaLimits::max_request_pixels)");
 
   const auto dir = gemma::test::scratch_dir("image_input_video_limits");
   const auto video = write_test_video(dir, 20).string();

@@ -1,16 +1,14 @@
-#include "support/catch_torch.h"
-
 #include "io/tensor.h"
 
 #include <ATen/ops/empty.h>
 #include <ATen/ops/ones.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "gemma/error.h"
+#include "support/catch_torch.h"
 #include "support/paths.h"
 #include "util/torch_errors.h"
 

@@ -1,11 +1,10 @@
 #pragma once
 // Each subcommand registers its options on the app and returns the action to run if selected.
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <functional>
 #include <limits>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 namespace gemma::cli {
 
@@ -19,7 +18,8 @@ CLI::Validator integer_in(T min, T max = std::numeric_limits<T>::max()) {
       [min, max](std::string& text) -> std::string {
         T value{};
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (ec == std::errc::result_out_of_range || (ec == std::errc() && (value < min || value > max)))
+        if (ec == std::errc::result_out_of_range ||
+            (ec == std::errc() && (value < min || value > max)))
           return text + " is outside [" + std::to_string(min) + ", " + std::to_string(max) + "]";
         if (ec != std::errc() || end != text.data() + text.size())
           return "'" + text + "' is not an integer";

@@ -32,11 +32,11 @@ void check_weights(const std::string& model) {
       names.push_back(fmt::format("and {} more", bad.size() - 10));
       break;
     }
-    names.push_back(fmt::format("{} ({} NaN, {} infinite of {} values)", t.name, t.nan, t.inf,
-                                t.values));
+    names.push_back(
+        fmt::format("{} ({} NaN, {} infinite of {} values)", t.name, t.nan, t.inf, t.values));
   }
-  throw WeightError(fmt::format("{}: {} tensors hold NaN or infinite values: {}", model,
-                                bad.size(), fmt::join(names, ", ")));
+  throw WeightError(fmt::format("{}: {} tensors hold NaN or infinite values: {}", model, bad.size(),
+                                fmt::join(names, ", ")));
 }
 
 }  // namespace

@@ -126,7 +126,8 @@ int run(const RunOptions& o) {
     std::cout << "\n";
     return 0;
   }
-  auto result = model.generate(batch, generation_config(o, model, batch.input_ids.size(1)), {}, &tokenizer);
+  auto result =
+      model.generate(batch, generation_config(o, model, batch.input_ids.size(1)), {}, &tokenizer);
   const auto& tokens = result.tokens.front();
   nlohmann::json out = {{"text", tokenizer.decode(tokens, /*skip_special_tokens=*/true)},
                         {"token_ids", tokens},
@@ -183,8 +184,7 @@ Action add_run_command(CLI::App& app) {
     opt->excludes(greedy);
   }
   cmd->add_option("--repetition-penalty", o->repetition_penalty, "Penalty for repeated tokens");
-  cmd->add_option("--seed", o->seed, "Random seed for sampling")
-      ->check(integer_in<uint64_t>(0));
+  cmd->add_option("--seed", o->seed, "Random seed for sampling")->check(integer_in<uint64_t>(0));
   cmd->add_option("--stop", o->stop, "Stop once the reply contains this string (repeatable)");
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")
@@ -197,8 +197,9 @@ Action add_run_command(CLI::App& app) {
       throw InvalidArgumentError("gemma run needs --prompt or --messages");
     }
     if (const auto bad = find_invalid_utf8(o->prompt)) {
-      throw InvalidArgumentError(fmt::format("--prompt is not valid UTF-8 (byte 0x{:02X} at offset {})",
-                                             static_cast<unsigned char>(o->prompt[*bad]), *bad));
+      throw InvalidArgumentError(
+          fmt::format("--prompt is not valid UTF-8 (byte 0x{:02X} at offset {})",
+                      static_cast<unsigned char>(o->prompt[*bad]), *bad));
     }
     return run(*o);
   };

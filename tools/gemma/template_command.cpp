@@ -35,8 +35,9 @@ Action add_template_command(CLI::App& app) {
   return [cmd, options]() -> int {
     if (!*cmd) return -1;
     const ChatTemplate chat_template = ChatTemplate::load(options->model);
-    const std::string prompt = chat_template.render(
-        read_messages_file(options->messages), !options->no_generation_prompt, {}, options->messages);
+    const std::string prompt =
+        chat_template.render(read_messages_file(options->messages), !options->no_generation_prompt,
+                             {}, options->messages);
     // The prompt exactly: no newline of our own.
     std::cout.write(prompt.data(), static_cast<std::streamsize>(prompt.size()));
     std::cout.flush();
