@@ -97,6 +97,7 @@ class GEMMA_API Model {
                           const Tokenizer& tokenizer, const TextCallback& on_text) const;
 
  private:
+  friend class ContinuousBatcher;
   struct Impl;
   GenerateResult generate_tokens(const BatchEncoding& inputs, const GenerationConfig& config,
                                  const TokenCallback& on_token, const Tokenizer* tokenizer) const;

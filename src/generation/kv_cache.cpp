@@ -56,4 +56,48 @@ std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& k
 
 void KvCache::advance(int64_t tokens) { length_ += tokens; }
 
+void KvCache::append_rows(const KvCache& other) {
+  if (keys_.size() != other.keys_.size()) {
+    throw InternalError("KV caches of different models cannot be batched together");
+  }
+  const int64_t length = std::max(length_, other.length_);
+  for (size_t l = 0; l < keys_.size(); ++l) {
+    if (!keys_[l].defined()) continue;
+    for (auto [mine, theirs] : {std::pair{&keys_[l], &other.keys_[l]},
+                                std::pair{&values_[l], &other.values_[l]}}) {
+      auto sizes = mine->sizes().vec();
+      sizes[0] = batch_ + other.batch_;
+      // The larger spare room of the two, so that the merged batch does not grow at once.
+      const int64_t spare = std::max(mine->size(2) - length_, theirs->size(2) - other.length_);
+      sizes[2] = std::max(length, std::min(length + spare, std::max(capacity_, other.capacity_)));
+      auto merged = at::zeros(sizes, mine->options());
+      merged.narrow(0, 0, batch_)
+          .narrow(2, length - length_, length_)
+          .copy_(mine->narrow(2, 0, length_));
+      merged.narrow(0, batch_, other.batch_)
+          .narrow(2, length - other.length_, other.length_)
+          .copy_(theirs->narrow(2, 0, other.length_));
+      *mine = std::move(merged);
+    }
+  }
+  batch_ += other.batch_;
+  length_ = length;
+  capacity_ = std::max(capacity_, other.capacity_);
+}
+
+void KvCache::keep_rows(const at::Tensor& rows, int64_t front) {
+  if (front < 0 || front > length_) {
+    throw InternalError(fmt::format("cannot drop {} of {} cached positions", front, length_));
+  }
+  for (auto* caches : {&keys_, &values_}) {
+    for (auto& cache : *caches) {
+      if (!cache.defined()) continue;
+      cache = cache.index_select(0, rows.to(cache.device()));
+      cache = cache.narrow(2, front, cache.size(2) - front);
+    }
+  }
+  batch_ = rows.numel();
+  length_ -= front;
+}
+
 }  // namespace gemma::generation

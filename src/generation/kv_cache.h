@@ -30,6 +30,14 @@ class KvCache {
                                            const at::Tensor& values);
   void advance(int64_t tokens);
 
+  // Continuous batching (generation/continuous_batching.cpp). Appends `other`'s rows after these,
+  // left-padding the shorter side with zeros so both end at the longer length (the attention mask
+  // marks the padding); the capacity becomes the larger one.
+  void append_rows(const KvCache& other);
+  // Keeps the rows `rows` (int64 indices) in that order and drops the first `front` positions,
+  // which must be padding in every kept row.
+  void keep_rows(const at::Tensor& rows, int64_t front);
+
  private:
   int64_t batch_;
   int64_t capacity_;

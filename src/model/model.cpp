@@ -7,7 +7,7 @@
 #include "gemma/error.h"
 #include "gemma/tokenizer.h"
 #include "generation/generate.h"
-#include "model/loader.h"
+#include "model/model_impl.h"
 #include "util/torch_errors.h"
 
 namespace gemma {
@@ -54,19 +54,12 @@ TokenCallback with_stop_strings(const TokenCallback& inner, const std::vector<st
   };
 }
 
-model::MultimodalInputs media_inputs(const BatchEncoding& in, const at::Device& device) {
+}  // namespace
+
+model::MultimodalInputs model::media_inputs(const BatchEncoding& in, const at::Device& device) {
   auto to = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
   return {to(in.pixel_values), to(in.input_features), to(in.input_features_mask)};
 }
-
-}  // namespace
-
-struct Model::Impl {
-  model::LoadedModel loaded;
-  GenerationDefaults generation;
-  at::Device device = at::kCPU;
-  at::ScalarType dtype = at::kFloat;
-};
 
 Model::Model(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -101,7 +94,7 @@ at::Tensor Model::forward(const BatchEncoding& inputs) const {
     model::ForwardInputs in;
     in.input_ids = inputs.input_ids.to(d);
     in.attention_mask = mask.defined() ? mask.to(d) : mask;
-    in.media = media_inputs(inputs, d);
+    in.media = model::media_inputs(inputs, d);
     return impl_->loaded.model->forward(in).logits;
   });
 }
@@ -136,7 +129,7 @@ GenerateResult Model::generate_tokens(const BatchEncoding& inputs, const Generat
     const auto& mask = inputs.attention_mask;
     return generation::generate(impl_->loaded.model, input_ids.to(d),
                                 mask.defined() ? mask.to(d) : mask, resolved, callback,
-                                media_inputs(inputs, d));
+                                model::media_inputs(inputs, d));
   });
 }
 
