@@ -12,6 +12,10 @@ find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs videoio)
 pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)
 pkg_check_modules(AVUtil REQUIRED IMPORTED_TARGET libavutil)
 find_package(JPEG REQUIRED)
+# The server (src/server): Boost.Beast/Asio (header-only) for HTTP, OpenSSL's libcrypto for HMAC and
+# constant-time comparison.
+find_package(Boost 1.81 REQUIRED CONFIG)
+find_package(OpenSSL REQUIRED)
 
 if(GEMMA_WITH_TORCH)
   include(GemmaTorch)

@@ -16,6 +16,8 @@ apt_packages=(
   libsentencepiece-dev libopencv-dev libsndfile1-dev libsoxr-dev libfmt-dev
   libpng-dev libjpeg-dev libavutil-dev
   catch2 nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev
+  # the server: Boost.Beast/Asio (headers), OpenSSL's libcrypto (HMAC)
+  libboost1.81-dev libssl-dev
   # clang with libFuzzer, for the fuzz targets (scripts/fuzz.sh, the last stage of scripts/test.sh)
   clang libclang-rt-14-dev
 )
@@ -47,6 +49,12 @@ if ! torch_ok; then
   [[ -x $GEMMA_VENV/bin/python ]] || python3 -m venv "$GEMMA_VENV"
   "$GEMMA_VENV/bin/python" -m pip install -q --disable-pip-version-check "torch==$GEMMA_TORCH_VERSION"
   torch_ok || { echo "bootstrap: torch install in $GEMMA_VENV failed" >&2; exit 1; }
+fi
+
+# The official openai client, for the server's tests (tests/integration/server_openai.py).
+if ! "$GEMMA_VENV/bin/python" -c "import openai" 2>/dev/null; then
+  echo "bootstrap: installing test clients (scripts/requirements-clients.txt)"
+  "$GEMMA_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements-clients.txt"
 fi
 
 if ((want_fixtures)); then

@@ -32,5 +32,6 @@ Action add_info_command(CLI::App& app);
 Action add_template_command(CLI::App& app);
 Action add_tokenize_command(CLI::App& app);
 Action add_run_command(CLI::App& app);
+Action add_serve_command(CLI::App& app);
 
 }  // namespace gemma::cli

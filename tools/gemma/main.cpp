@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   std::vector<gemma::cli::Action> actions = {gemma::cli::add_info_command(app),
                                             gemma::cli::add_template_command(app),
                                             gemma::cli::add_tokenize_command(app),
-                                            gemma::cli::add_run_command(app)};
+                                            gemma::cli::add_run_command(app),
+                                            gemma::cli::add_serve_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
