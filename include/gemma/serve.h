@@ -30,16 +30,17 @@ struct ServeOptions {
   int64_t default_max_tokens = 512;  ///< when a request sets none (bounded by the context)
   uint64_t max_body_bytes = uint64_t{32} << 20;  ///< larger bodies get 413
   int http_threads = 2;                          ///< I/O threads (generation has its own)
-  bool allow_remote_media = false;  ///< let requests name http(s) media URLs for the server to fetch
-  MediaLimits media = {};           ///< per-request caps on media (bytes, pixels, download time)
+  bool allow_remote_media =
+      false;               ///< let requests name http(s) media URLs for the server to fetch
+  MediaLimits media = {};  ///< per-request caps on media (bytes, pixels, download time)
 
-  std::vector<std::string> api_keys;  ///< "Authorization: Bearer <key>"; none: no keys
-  std::filesystem::path api_key_file;  ///< more keys, one per line ('#' comments)
-  std::string hmac_secret;  ///< non-empty: X-Signature = hex HMAC-SHA256 of the body
+  std::vector<std::string> api_keys;       ///< "Authorization: Bearer <key>"; none: no keys
+  std::filesystem::path api_key_file;      ///< more keys, one per line ('#' comments)
+  std::string hmac_secret;                 ///< non-empty: X-Signature = hex HMAC-SHA256 of the body
   std::filesystem::path hmac_secret_file;  ///< the secret from a file instead
-  int64_t rate_limit_requests = 0;    ///< per key (or client address) per window; 0: none
-  int64_t rate_limit_tokens = 0;      ///< prompt + completion tokens per window; 0: none
-  double rate_limit_window = 3600;    ///< seconds
+  int64_t rate_limit_requests = 0;         ///< per key (or client address) per window; 0: none
+  int64_t rate_limit_tokens = 0;           ///< prompt + completion tokens per window; 0: none
+  double rate_limit_window = 3600;         ///< seconds
 
   double price_input_per_1k = 0;   ///< cost of 1000 prompt tokens (the recipe's CostTracker)
   double price_output_per_1k = 0;  ///< cost of 1000 completion tokens

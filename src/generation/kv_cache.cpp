@@ -63,8 +63,8 @@ void KvCache::append_rows(const KvCache& other) {
   const int64_t length = std::max(length_, other.length_);
   for (size_t l = 0; l < keys_.size(); ++l) {
     if (!keys_[l].defined()) continue;
-    for (auto [mine, theirs] : {std::pair{&keys_[l], &other.keys_[l]},
-                                std::pair{&values_[l], &other.values_[l]}}) {
+    for (auto [mine, theirs] :
+         {std::pair{&keys_[l], &other.keys_[l]}, std::pair{&values_[l], &other.values_[l]}}) {
       auto sizes = mine->sizes().vec();
       sizes[0] = batch_ + other.batch_;
       // The larger spare room of the two, so that the merged batch does not grow at once.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "gemma/error.h"
 #include "util/files.h"

@@ -2,7 +2,6 @@
 // API keys and request signatures for `gemma serve`. Secrets are compared in constant time, and no
 // error message or identifier ever contains a secret.
 #include <array>
-#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>

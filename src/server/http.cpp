@@ -191,8 +191,7 @@ class StreamResponder final : public HttpResponder {
   // which stop_watching() ends on the same strand.
   static net::awaitable<void> watch(tcp::socket& socket, std::shared_ptr<Watch> state) {
     boost::system::error_code ec;
-    co_await socket.async_wait(tcp::socket::wait_read,
-                               net::redirect_error(net::use_awaitable, ec));
+    co_await socket.async_wait(tcp::socket::wait_read, net::redirect_error(net::use_awaitable, ec));
     if (ec || !state->active) co_return;
     char byte;
     const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -289,9 +288,9 @@ net::awaitable<void> HttpServer::State::session(tcp::socket socket) {
       if (ec == http::error::header_limit) {
         co_await refuse(stream, limits, 431, "request headers are too large");
       } else if (ec == http::error::body_limit) {  // Content-Length over the limit
-        co_await refuse(stream, limits, 413,
-                        fmt::format("the request body is over the limit of {} bytes",
-                                    limits.max_body_bytes));
+        co_await refuse(
+            stream, limits, 413,
+            fmt::format("the request body is over the limit of {} bytes", limits.max_body_bytes));
       } else if (!quiet_end(ec)) {
         co_await refuse(stream, limits, 400, "malformed HTTP request");
       }
@@ -308,9 +307,9 @@ net::awaitable<void> HttpServer::State::session(tcp::socket socket) {
     co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (ec == http::error::body_limit) {
-        co_await refuse(stream, limits, 413,
-                        fmt::format("the request body is over the limit of {} bytes",
-                                    limits.max_body_bytes));
+        co_await refuse(
+            stream, limits, 413,
+            fmt::format("the request body is over the limit of {} bytes", limits.max_body_bytes));
       } else if (!quiet_end(ec)) {
         co_await refuse(stream, limits, 400, "malformed HTTP request body");
       }
@@ -322,14 +321,13 @@ net::awaitable<void> HttpServer::State::session(tcp::socket socket) {
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
     request.remote = remote;
-    request.id = fmt::format("req-{:x}-{}", Clock::now().time_since_epoch().count() & 0xffffff,
-                             ++next_id);
+    request.id =
+        fmt::format("req-{:x}-{}", Clock::now().time_since_epoch().count() & 0xffffff, ++next_id);
     for (const auto& field : message) {
       request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     request.body = std::move(message.body());
-    StreamResponder responder(stream, limits, message.version(), message.keep_alive(),
-                              request.id);
+    StreamResponder responder(stream, limits, message.version(), message.keep_alive(), request.id);
     const auto start = Clock::now();
     bool failed = false;
     try {
@@ -339,10 +337,11 @@ net::awaitable<void> HttpServer::State::session(tcp::socket socket) {
     }
     responder.stop_watching();
     if (failed && responder.status() == 0) {
-      co_await responder.send(500, "application/json",
-                              R"({"error":{"message":"internal server error","type":"server_error",)"
-                              R"("param":null,"code":null}})",
-                              {});
+      co_await responder.send(
+          500, "application/json",
+          R"({"error":{"message":"internal server error","type":"server_error",)"
+          R"("param":null,"code":null}})",
+          {});
     }
     if (log) {
       auto line = nlohmann::json{

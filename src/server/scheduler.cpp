@@ -89,7 +89,9 @@ struct Running {
       ttft = std::chrono::duration<double>(Clock::now() - submitted).count();
     }
     if (*job.cancelled) {
-      ended = true;  // nobody listens any more
+      // Nobody reads it, but the request's coroutine ends on it (and logs the tokens spent).
+      fail(error_event(499, "invalid_request_error", "client_closed",
+                       "the client closed the connection"));
       return false;
     }
     bool stopped = false;
@@ -125,6 +127,8 @@ struct Scheduler::Impl {
   std::deque<std::pair<Job, Clock::time_point>> queue;
   std::vector<std::shared_ptr<Running>> running;
   std::atomic<int64_t> running_count{0};
+  // One count per accepted job, released when the job's last copy goes (see submit()).
+  std::shared_ptr<std::atomic<int64_t>> in_flight = std::make_shared<std::atomic<int64_t>>(0);
   bool stopping = false;
   std::thread thread;
 
@@ -146,9 +150,8 @@ void Scheduler::Impl::admit(Job job, Clock::time_point submitted) {
     return;
   }
   const auto& tokenizer = processor.tokenizer();
-  auto row = std::make_shared<Running>(Running{std::move(job), submitted,
-                                               tokenizer.stream_decoder(true),
-                                               StopFilter({})});
+  auto row = std::make_shared<Running>(
+      Running{std::move(job), submitted, tokenizer.stream_decoder(true), StopFilter({})});
   try {
     const auto inputs = processor.apply_chat_template(row->job.conversation, options.chat);
     row->prompt_tokens = inputs.input_ids.size(1);
@@ -158,8 +161,8 @@ void Scheduler::Impl::admit(Job job, Clock::time_point submitted) {
       const auto room = model.config().text.max_position_embeddings - row->prompt_tokens;
       max_new = std::max<int64_t>(1, std::min(options.default_max_tokens, room));
     }
-    const auto resolved = resolve_generation(row->job.generation, model.generation_defaults(),
-                                             row->prompt_tokens);
+    const auto resolved =
+        resolve_generation(row->job.generation, model.generation_defaults(), row->prompt_tokens);
     row->eos = resolved.eos_token_ids;
     batcher.add(inputs, row->job.generation,
                 [row](const TokenEvent& t) { return row->on_token(t); });
@@ -189,8 +192,8 @@ void Scheduler::Impl::loop() {
       std::unique_lock lock(mutex);
       wake.wait(lock, [&] { return stopping || !queue.empty() || !running.empty(); });
       if (stopping) break;
-      while (!queue.empty() && static_cast<int64_t>(running.size() + admitted.size()) <
-                                   options.max_batch) {
+      while (!queue.empty() &&
+             static_cast<int64_t>(running.size() + admitted.size()) < options.max_batch) {
         admitted.push_back(std::move(queue.front()));
         queue.pop_front();
       }
@@ -200,7 +203,8 @@ void Scheduler::Impl::loop() {
     std::lock_guard lock(mutex);
     running_count = static_cast<int64_t>(running.size());
   }
-  const auto gone = error_event(503, "server_error", "shutting_down", "the server is shutting down");
+  const auto gone =
+      error_event(503, "server_error", "shutting_down", "the server is shutting down");
   for (auto& row : running) {
     if (!row->ended) row->fail(gone);
   }
@@ -222,6 +226,10 @@ Scheduler::~Scheduler() {
 }
 
 bool Scheduler::submit(Job job) {
+  // The callback owns a token that counts the job until the job is destroyed, however it ends.
+  auto counted = std::shared_ptr<void>((++*impl_->in_flight, nullptr),
+                                       [count = impl_->in_flight](void*) { --*count; });
+  job.on_event = [inner = std::move(job.on_event), counted](JobEvent e) { inner(std::move(e)); };
   {
     std::lock_guard lock(impl_->mutex);
     if (static_cast<int64_t>(impl_->queue.size()) >= impl_->options.max_waiting) return false;
@@ -232,6 +240,8 @@ bool Scheduler::submit(Job job) {
 }
 
 int64_t Scheduler::running() const { return impl_->running_count; }
+
+int64_t Scheduler::in_flight() const { return *impl_->in_flight; }
 
 int64_t Scheduler::waiting() const {
   std::lock_guard lock(impl_->mutex);

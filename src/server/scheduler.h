@@ -65,6 +65,9 @@ class Scheduler {
   bool submit(Job job);
   int64_t running() const;
   int64_t waiting() const;
+  // Jobs accepted by submit() and not yet over (their last event sent, or dropped after their
+  // client left): what a drain waits for.
+  int64_t in_flight() const;
 
  private:
   struct Impl;

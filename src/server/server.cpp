@@ -1,7 +1,5 @@
 // `gemma serve`: the routes over the HTTP layer, the scheduler and the guards (keys, signatures,
 // rate limits), and the process around them (model loading in the background, signals, drain).
-#include "gemma/serve.h"
-
 #include <fmt/format.h>
 
 #include <atomic>
@@ -23,6 +21,7 @@
 #include "gemma/error.h"
 #include "gemma/model.h"
 #include "gemma/processor.h"
+#include "gemma/serve.h"
 #include "server/auth.h"
 #include "server/http.h"
 #include "server/metrics.h"
@@ -92,6 +91,18 @@ int64_t unix_time() {
       .count();
 }
 
+// A job's end in the access log: its tokens, and its error or finish reason.
+void log_end(HttpResponder& out, const JobEvent& end) {
+  out.log["prompt_tokens"] = end.prompt_tokens;
+  out.log["completion_tokens"] = end.completion_tokens;
+  if (end.kind == JobEvent::Kind::kError) {
+    out.log["error"] = end.error_code.empty() ? end.error_type : end.error_code;
+  } else {
+    out.log["ttft_ms"] = end.time_to_first_token * 1000;
+    out.log["finish_reason"] = end.finish_reason;
+  }
+}
+
 class Server {
  public:
   explicit Server(const ServeOptions& options);
@@ -99,7 +110,7 @@ class Server {
   net::awaitable<void> route(const std::string& path, const HttpRequest& request,
                              HttpResponder& out);
   void load();  // on its own thread
-  bool idle() const { return !scheduler_ || (scheduler_->running() + scheduler_->waiting()) == 0; }
+  bool idle() const { return !ready_ || scheduler_->in_flight() == 0; }
   void stop_scheduler() { scheduler_.reset(); }
   // What loading threw, if it failed (read after the loading thread has ended).
   std::exception_ptr load_error() const { return load_error_; }
@@ -113,8 +124,7 @@ class Server {
   server::Job job_for(Conversation conversation, GenerationConfig generation,
                       std::vector<std::string> stop) const;
   net::awaitable<void> chat(const HttpRequest& request, HttpResponder& out, const Guarded& who);
-  net::awaitable<void> generate(const HttpRequest& request, HttpResponder& out,
-                                const Guarded& who);
+  net::awaitable<void> generate(const HttpRequest& request, HttpResponder& out, const Guarded& who);
   net::awaitable<void> transcribe(const HttpRequest& request, HttpResponder& out,
                                   const Guarded& who);
   // Submits `job`; the channel its events arrive on. ApiError 429 when the queue is full.
@@ -124,8 +134,7 @@ class Server {
   server::Usage account(const std::string& client, const JobEvent& done, HttpResponder& out,
                         Clock::time_point start);
   static ApiError job_error(const JobEvent& e);
-  net::awaitable<void> send_error(HttpResponder& out, const ApiError& e,
-                                  const std::string& route);
+  net::awaitable<void> send_error(HttpResponder& out, const ApiError& e, const std::string& route);
   std::string next_id() { return fmt::format("chatcmpl-{:x}{:08x}", unix_time(), ++next_id_); }
 
   ServeOptions options_;
@@ -260,9 +269,8 @@ net::awaitable<void> Server::route(const std::string& path, const HttpRequest& r
                          : (draining ? R"({"status":"draining"})" : R"({"status":"loading"})"));
     co_return;
   }
-  const bool known = path == "/metrics" || path == "/v1/models" ||
-                     path == "/v1/chat/completions" || path == "/generate" ||
-                     path == "/v1/audio/transcriptions";
+  const bool known = path == "/metrics" || path == "/v1/models" || path == "/v1/chat/completions" ||
+                     path == "/generate" || path == "/v1/audio/transcriptions";
   if (!known) throw ApiError(404, "invalid_request_error", "no route " + path, "not_found");
   const bool post = path != "/metrics" && path != "/v1/models";
   if (request.method != (post ? "POST" : "GET")) {
@@ -328,8 +336,8 @@ ApiError Server::job_error(const JobEvent& e) {
 }
 
 // Usage, cost, metrics, the rate limiter's token count and the access log of a finished job.
-server::Usage Server::account(const std::string& client, const JobEvent& done,
-                              HttpResponder& out, Clock::time_point start) {
+server::Usage Server::account(const std::string& client, const JobEvent& done, HttpResponder& out,
+                              Clock::time_point start) {
   server::Usage usage{done.prompt_tokens, done.completion_tokens,
                       done.prompt_tokens / 1000.0 * options_.price_input_per_1k +
                           done.completion_tokens / 1000.0 * options_.price_output_per_1k};
@@ -339,10 +347,7 @@ server::Usage Server::account(const std::string& client, const JobEvent& done,
   if (done.completion_tokens > 0) metrics_.time_to_first_token(done.time_to_first_token);
   metrics_.request_latency(std::chrono::duration<double>(Clock::now() - start).count());
   limiter_.record_tokens(client, done.prompt_tokens + done.completion_tokens);
-  out.log["prompt_tokens"] = done.prompt_tokens;
-  out.log["completion_tokens"] = done.completion_tokens;
-  out.log["ttft_ms"] = done.time_to_first_token * 1000;
-  out.log["finish_reason"] = done.finish_reason;
+  log_end(out, done);
   return usage;
 }
 
@@ -352,6 +357,7 @@ net::awaitable<JobEvent> Server::collect(server::Job& job, HttpResponder& out, s
   auto last = Clock::now();
   for (;;) {
     auto event = co_await channel->next();
+    if (event.kind == JobEvent::Kind::kError) log_end(out, event);
     if (event.kind != JobEvent::Kind::kText) co_return event;
     const auto now = Clock::now();
     if (!text.empty()) {
@@ -366,8 +372,8 @@ net::awaitable<void> Server::chat(const HttpRequest& request, HttpResponder& out
                                   const Guarded& who) {
   const auto start = Clock::now();
   auto parsed = server::parse_chat_request(request.body, {options_.allow_remote_media});
-  auto job = job_for(std::move(parsed.conversation), std::move(parsed.generation),
-                     std::move(parsed.stop));
+  auto job =
+      job_for(std::move(parsed.conversation), std::move(parsed.generation), std::move(parsed.stop));
   const auto id = next_id();
   const auto created = unix_time();
   if (!parsed.stream) {
@@ -393,24 +399,27 @@ net::awaitable<void> Server::chat(const HttpRequest& request, HttpResponder& out
   auto last = Clock::now();
   for (;; event = co_await channel->next()) {
     if (!open) {
-      *job.cancelled = true;  // the client left: the row leaves the batch at its next token
+      // The client left: the row leaves the batch at its next token, whose event ends the wait.
+      *job.cancelled = true;
+      while (event.kind == JobEvent::Kind::kText) event = co_await channel->next();
+      log_end(out, event);
       co_return;
     }
     if (event.kind == JobEvent::Kind::kText) {
       const auto now = Clock::now();
       metrics_.inter_token_latency(std::chrono::duration<double>(now - last).count());
       last = now;
-      open = co_await send(server::chat_chunk(id, created, name_, std::nullopt, event.text,
-                                              std::nullopt));
+      open = co_await send(
+          server::chat_chunk(id, created, name_, std::nullopt, event.text, std::nullopt));
       continue;
     }
     if (event.kind == JobEvent::Kind::kError) {
-      out.log["error"] = event.error_code.empty() ? event.error_type : event.error_code;
+      log_end(out, event);
       co_await send(server::error_body(job_error(event)));
     } else {
       const auto usage = account(who.client, event, out, start);
-      open = co_await send(server::chat_chunk(id, created, name_, std::nullopt, std::nullopt,
-                                              event.finish_reason));
+      open = co_await send(
+          server::chat_chunk(id, created, name_, std::nullopt, std::nullopt, event.finish_reason));
       if (open && parsed.include_usage) {
         open = co_await send(server::usage_chunk(id, created, name_, usage));
       }
@@ -455,7 +464,8 @@ net::awaitable<void> Server::transcribe(const HttpRequest& request, HttpResponde
                    "invalid_value", "response_format");
   }
   const auto name = file->filename.empty() ? std::string("file") : file->filename;
-  auto audio = decode_audio(file->data, name, processor_->feature_extractor().config().sampling_rate);
+  auto audio =
+      decode_audio(file->data, name, processor_->feature_extractor().config().sampling_rate);
   Conversation conversation{chat::user({chat::audio(std::move(audio)), chat::text(prompt)})};
   auto job = job_for(std::move(conversation), {.do_sample = false}, {});
   std::string text;

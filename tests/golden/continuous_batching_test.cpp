@@ -2,13 +2,14 @@
 // batch at different steps (text, long, multi-turn, image and audio prompts, the rows of a padded
 // batch on their own) each get the greedy tokens transformers generated for them alone, and seeded
 // sampling gives transformers' sampled tokens.
+#include "gemma/continuous_batching.h"
+
 #include <ATen/ops/tensor.h>
 
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "gemma/continuous_batching.h"
 #include "gemma/error.h"
 #include "gemma/model.h"
 #include "support/catch_torch.h"
@@ -72,9 +73,9 @@ gemma::TokenCallback recorder(Request& r) {
 TEST_CASE("requests joining a running batch get transformers' greedy tokens",
           "[golden][generation]") {
   std::vector<Request> requests;
-  for (const auto* file : {"model_a_text.safetensors", "model_d_image.safetensors",
-                           "model_b_long.safetensors", "model_e_audio.safetensors",
-                           "model_g_multi_turn.safetensors"}) {
+  for (const auto* file :
+       {"model_a_text.safetensors", "model_d_image.safetensors", "model_b_long.safetensors",
+        "model_e_audio.safetensors", "model_g_multi_turn.safetensors"}) {
     requests.push_back(request(file));
   }
   requests.push_back(request("model_c_batch.safetensors", 0));
@@ -88,8 +89,8 @@ TEST_CASE("requests joining a running batch get transformers' greedy tokens",
   for (int step = 0; added < requests.size() || batcher.size() > 0; ++step) {
     if (step % 3 == 0 && added < requests.size()) {
       auto& r = requests[added++];
-      batcher.add(r.inputs, {.max_new_tokens = static_cast<int64_t>(r.want.size()),
-                             .do_sample = false},
+      batcher.add(r.inputs,
+                  {.max_new_tokens = static_cast<int64_t>(r.want.size()), .do_sample = false},
                   recorder(r));
     }
     most = std::max(most, batcher.size());
@@ -148,10 +149,11 @@ TEST_CASE("a request whose callback returns false leaves the batch; the others g
           "[golden][generation]") {
   auto a = request("model_a_text.safetensors"), b = request("model_g_multi_turn.safetensors");
   gemma::ContinuousBatcher batcher(model());
-  batcher.add(a.inputs, {.max_new_tokens = 40, .do_sample = false}, [&](const gemma::TokenEvent& e) {
-    a.got.push_back(e.token);
-    return e.index < 4;  // the fifth token ends it
-  });
+  batcher.add(a.inputs, {.max_new_tokens = 40, .do_sample = false},
+              [&](const gemma::TokenEvent& e) {
+                a.got.push_back(e.token);
+                return e.index < 4;  // the fifth token ends it
+              });
   batcher.add(b.inputs, {.max_new_tokens = 32, .do_sample = false}, recorder(b));
   CHECK(batcher.size() == 2);
   while (batcher.size() > 0) batcher.step();

@@ -34,8 +34,12 @@ def check(name, condition, detail=""):
     print(f"ok   {name}")
 
 
+SERVERS = []
+
+
 class Server:
-    """One `gemma serve --port 0` process; the port comes from its first stderr line."""
+    """One `gemma serve --port 0` process; the port comes from its first stderr line. main()
+    kills any still running when a check fails."""
 
     def __init__(self, cli, model, *flags, env=None):
         self.log = tempfile.TemporaryFile("w+")
@@ -43,6 +47,7 @@ class Server:
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, **(env or {})})
+        SERVERS.append(self.proc)
         line = self.proc.stderr.readline()
         match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
         if not match:
@@ -235,17 +240,20 @@ def test_main_server(args, data):
     check("/metrics needs the key", server.get("/metrics")[0] == 401)
 
     # SIGTERM with a stream in flight: it finishes, then the server exits 0.
-    result = {}
+    result = {"chunks": []}
+    started = threading.Event()
 
     def slow_stream():
         s = server.client().chat.completions.create(
             model="tiny-gemma3n", temperature=0, max_tokens=40, stream=True,
             messages=[{"role": "user", "content": prompts[2]}])
-        result["chunks"] = [c for c in s]
+        for chunk in s:
+            result["chunks"].append(chunk)
+            started.set()
 
     t = threading.Thread(target=slow_stream)
     t.start()
-    time.sleep(0.5)
+    check("the stream to interrupt has started", started.wait(60))
     rc = server.stop()
     t.join(60)
     check("SIGTERM: the stream in flight completes", result.get("chunks") and
@@ -293,14 +301,53 @@ def test_guards(args):
     os.unlink(secret.name)
 
 
+def test_cancellation(args):
+    # "Tell me a long story." runs 157 greedy tokens on the tiny model before its EOS: well past
+    # 0.2 s, and far more than a client that leaves after a moment lets it make.
+    story = json.dumps({"messages": [{"role": "user", "content": "Tell me a long story."}],
+                        "temperature": 0}).encode()
+    server = Server(args.cli, args.model, "--request-timeout", "0.2", "--no-access-log")
+    status, body, _ = server.request("POST", "/v1/chat/completions", story)
+    check("a request past --request-timeout gets 504",
+          status == 504 and json.loads(body)["error"]["code"] == "timeout", body[:200])
+    check("timeout server exits 0 on SIGTERM", server.stop() == 0)
+
+    server = Server(args.cli, args.model, "--max-batch", "1")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("POST", "/v1/chat/completions", story)
+    time.sleep(0.2)
+    conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("POST", "/v1/chat/completions", json.dumps(
+        {**json.loads(story), "stream": True}).encode())
+    response = conn.getresponse()
+    response.read1(64)  # the stream has begun
+    conn.close()
+    status, _, _ = server.request("POST", "/v1/chat/completions", json.dumps(
+        {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}).encode())
+    check("requests after the departed clients run", status == 200)
+    check("cancellation server exits 0 on SIGTERM", server.stop() == 0)
+    server.log.seek(0)
+    left = [json.loads(line) for line in server.log if '"client_closed"' in line]
+    check("both clients that left stopped their generation early",
+          len(left) == 2 and all(0 < line["completion_tokens"] < 157 for line in left),
+          str([(line["status"], line["completion_tokens"]) for line in left]))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cli", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", required=True)
     args = parser.parse_args()
-    test_main_server(args, args.data)
-    test_guards(args)
+    try:
+        test_main_server(args, args.data)
+        test_guards(args)
+        test_cancellation(args)
+    finally:
+        for proc in SERVERS:
+            if proc.poll() is None:
+                proc.kill()
     print("all server checks passed")
 
 

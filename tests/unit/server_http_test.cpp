@@ -29,8 +29,10 @@ using gemma::server::HttpResponder;
 class TestServer {
  public:
   explicit TestServer(gemma::server::HttpLimits limits)
-      : server_(io_, limits, [](const HttpRequest& request, HttpResponder& out)
-                                 -> net::awaitable<void> { co_await handle(request, out); }) {
+      : server_(io_, limits,
+                [](const HttpRequest& request, HttpResponder& out) -> net::awaitable<void> {
+                  co_await handle(request, out);
+                }) {
     server_.listen("127.0.0.1", 0);
     server_.start();
     thread_ = std::thread([this] { io_.run(); });
@@ -51,9 +53,9 @@ class TestServer {
       co_await out.finish();
       co_return;
     }
-    co_await out.send(200, "text/plain", request.method + " " + request.target + " " +
-                                             std::string(request.header("x-test")) + " " +
-                                             request.body);
+    co_await out.send(200, "text/plain",
+                      request.method + " " + request.target + " " +
+                          std::string(request.header("x-test")) + " " + request.body);
   }
 
   net::io_context io_;
@@ -245,7 +247,8 @@ TEST_CASE("multipart/form-data parts are found; malformed bodies are refused", "
   CHECK_THROWS_AS(parse_multipart("multipart/form-data; boundary=XyZ", "nothing"),
                   InvalidArgumentError);
   std::string many;
-  for (int i = 0; i < 100; ++i) many += "--XyZ\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";
+  for (int i = 0; i < 100; ++i)
+    many += "--XyZ\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";
   CHECK_THROWS_AS(parse_multipart("multipart/form-data; boundary=XyZ", many + "--XyZ--"),
                   InvalidArgumentError);
 }

@@ -59,8 +59,7 @@ Action add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--price-input-per-1k", o->price_input_per_1k, "Cost of 1000 prompt tokens")
       ->check(CLI::Range(0.0, 1e9));
-  cmd->add_option("--price-output-per-1k", o->price_output_per_1k,
-                  "Cost of 1000 completion tokens")
+  cmd->add_option("--price-output-per-1k", o->price_output_per_1k, "Cost of 1000 completion tokens")
       ->check(CLI::Range(0.0, 1e9));
   cmd->add_option("--shutdown-grace", o->shutdown_grace,
                   "Seconds to finish requests in flight after SIGTERM")
@@ -74,10 +73,9 @@ Action add_serve_command(CLI::App& app) {
     if (const char* key = std::getenv("GEMMA_API_KEY"); key && *key) o->api_keys.push_back(key);
     const auto host = o->host;
     o->on_listening = [host](uint16_t port) {
-      std::cerr << "gemma: listening on http://" << (host.find(':') != std::string::npos
-                                                           ? "[" + host + "]"
-                                                           : host)
-                << ":" << port << std::endl;
+      std::cerr << "gemma: listening on http://"
+                << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << port
+                << std::endl;
     };
     return serve(*o);
   };
