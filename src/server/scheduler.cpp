@@ -151,7 +151,7 @@ void Scheduler::Impl::admit(Job job, Clock::time_point submitted) {
   }
   const auto& tokenizer = processor.tokenizer();
   auto row = std::make_shared<Running>(
-      Running{std::move(job), submitted, tokenizer.stream_decoder(true), StopFilter({})});
+      Running{std::move(job), submitted, tokenizer.stream_decoder(true), StopFilter({}), {}});
   try {
     const auto inputs = processor.apply_chat_template(row->job.conversation, options.chat);
     row->prompt_tokens = inputs.input_ids.size(1);
