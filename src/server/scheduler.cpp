@@ -1,5 +1,6 @@
 #include "server/scheduler.h"
 
+#include <ATen/DeviceAccelerator.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -127,6 +128,7 @@ struct Scheduler::Impl {
   std::deque<std::pair<Job, Clock::time_point>> queue;
   std::vector<std::shared_ptr<Running>> running;
   std::atomic<int64_t> running_count{0};
+  std::atomic<int64_t> device_bytes{0};
   // One count per accepted job, released when the job's last copy goes (see submit()).
   std::shared_ptr<std::atomic<int64_t>> in_flight = std::make_shared<std::atomic<int64_t>>(0);
   bool stopping = false;
@@ -138,6 +140,18 @@ struct Scheduler::Impl {
   }
 
   void loop();
+  at::Device cuda_device() const {
+    const auto device = model.device();
+    return device.has_index() ? device : at::Device(device.type(), 0);
+  }
+  void record_device_memory() {
+    if (!model.device().is_cuda()) return;
+    const auto device = cuda_device();
+    const auto stats = at::getDeviceAllocator(device.type())->getDeviceStats(device.index());
+    device_bytes =
+        stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
+            .current;
+  }
   void admit(Job job, Clock::time_point submitted);
   void step();
 };
@@ -200,6 +214,7 @@ void Scheduler::Impl::loop() {
     }
     for (auto& [job, submitted] : admitted) admit(std::move(job), submitted);
     if (batcher.size() > 0) step();
+    record_device_memory();
     std::lock_guard lock(mutex);
     running_count = static_cast<int64_t>(running.size());
   }
@@ -240,6 +255,11 @@ bool Scheduler::submit(Job job) {
 }
 
 int64_t Scheduler::running() const { return impl_->running_count; }
+
+std::optional<std::pair<int, int64_t>> Scheduler::device_memory() const {
+  if (!impl_->model.device().is_cuda()) return std::nullopt;
+  return std::pair<int, int64_t>{impl_->cuda_device().index(), impl_->device_bytes.load()};
+}
 
 int64_t Scheduler::in_flight() const { return *impl_->in_flight; }
 

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gemma/generation_config.h"
@@ -68,6 +70,9 @@ class Scheduler {
   // Jobs accepted by submit() and not yet over (their last event sent, or dropped after their
   // client left): what a drain waits for.
   int64_t in_flight() const;
+  // On CUDA: the device index and the bytes the caching allocator holds for tensors, as of the
+  // last decode step; nullopt on the CPU.
+  std::optional<std::pair<int, int64_t>> device_memory() const;
 
  private:
   struct Impl;

@@ -26,6 +26,7 @@
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/multipart.h"
+#include "server/nvml.h"
 #include "server/openai.h"
 #include "server/rate_limit.h"
 #include "server/scheduler.h"
@@ -280,9 +281,12 @@ net::awaitable<void> Server::route(const std::string& path, const HttpRequest& r
   const auto who = guard(request, post);
   out.log["client"] = who.client;
   if (path == "/metrics") {
-    if (scheduler_) {
+    if (ready_) {
       metrics_.set_running(scheduler_->running());
       metrics_.set_waiting(scheduler_->waiting());
+      if (const auto gpu = scheduler_->device_memory()) {
+        metrics_.set_gpu(gpu->second, server::gpu_utilization(gpu->first).value_or(0));
+      }
     }
     metrics_.request(path, 200);
     co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render());

@@ -15,6 +15,7 @@
 #include "gemma/error.h"
 #include "server/http.h"
 #include "server/multipart.h"
+#include "server/nvml.h"
 #include "server/stop_filter.h"
 
 namespace {
@@ -251,4 +252,11 @@ TEST_CASE("multipart/form-data parts are found; malformed bodies are refused", "
     many += "--XyZ\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";
   CHECK_THROWS_AS(parse_multipart("multipart/form-data; boundary=XyZ", many + "--XyZ--"),
                   InvalidArgumentError);
+}
+
+TEST_CASE("GPU utilisation is absent without NVML or the device, never an error",
+          "[server][unit]") {
+  CHECK_FALSE(gemma::server::gpu_utilization(-1));
+  const auto busy = gemma::server::gpu_utilization(0);  // nullopt here: CI has no GPU driver
+  if (busy) CHECK((*busy >= 0 && *busy <= 1));
 }
