@@ -301,6 +301,21 @@ def test_guards(args):
     os.unlink(secret.name)
 
 
+def test_startup_errors(args):
+    bad = subprocess.run([args.cli, "serve", "--model", "/nonexistent/model", "--port", "0"],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    check("a model that cannot load ends serve with one error line, exit 1",
+          bad.returncode == 1 and "gemma: [gemma." in bad.stderr and
+          "/nonexistent/model" in bad.stderr, bad.stderr[-300:])
+    server = Server(args.cli, args.model, "--no-access-log")
+    taken = subprocess.run([args.cli, "serve", "--model", args.model, "--port", str(server.port)],
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    check("a port in use is a clear error, exit 1",
+          taken.returncode == 1 and "cannot listen on 127.0.0.1:" in taken.stderr,
+          taken.stderr[-300:])
+    check("startup-errors server exits 0 on SIGTERM", server.stop() == 0)
+
+
 def test_cancellation(args):
     # "Tell me a long story." runs 157 greedy tokens on the tiny model before its EOS: well past
     # 0.2 s, and far more than a client that leaves after a moment lets it make.
@@ -344,6 +359,7 @@ def main():
         test_main_server(args, args.data)
         test_guards(args)
         test_cancellation(args)
+        test_startup_errors(args)
     finally:
         for proc in SERVERS:
             if proc.poll() is None:
