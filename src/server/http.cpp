@@ -233,6 +233,12 @@ net::awaitable<void> refuse(beast::tcp_stream& stream, const HttpLimits& limits,
   }
 }
 
+net::awaitable<void> refuse_body(beast::tcp_stream& stream, const HttpLimits& limits) {
+  co_await refuse(
+      stream, limits, 413,
+      fmt::format("the request body is over the limit of {} bytes", limits.max_body_bytes));
+}
+
 // A client that went away or fell silent: nothing to answer.
 bool quiet_end(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -288,9 +294,7 @@ net::awaitable<void> HttpServer::State::session(tcp::socket socket) {
       if (ec == http::error::header_limit) {
         co_await refuse(stream, limits, 431, "request headers are too large");
       } else if (ec == http::error::body_limit) {  // Content-Length over the limit
-        co_await refuse(
-            stream, limits, 413,
-            fmt::format("the request body is over the limit of {} bytes", limits.max_body_bytes));
+        co_await refuse_body(stream, limits);
       } else if (!quiet_end(ec)) {
         co_await refuse(stream, limits, 400, "malformed HTTP request");
       }
@@ -306,10 +310,8 @@ net::awaitable<void> HttpServer::State::session(tcp::socket socket) {
     stream.expires_after(limits.body_timeout);
     co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
-      if (ec == http::error::body_limit) {
-        co_await refuse(
-            stream, limits, 413,
-            fmt::format("the request body is over the limit of {} bytes", limits.max_body_bytes));
+      if (ec == http::error::body_limit) {  // a chunked body grew past it
+        co_await refuse_body(stream, limits);
       } else if (!quiet_end(ec)) {
         co_await refuse(stream, limits, 400, "malformed HTTP request body");
       }

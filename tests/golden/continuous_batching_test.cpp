@@ -120,16 +120,7 @@ TEST_CASE("seeded sampling in a running batch equals transformers' batch-of-one 
     r.name = c["name"];
     r.want = c["generated_ids"][0].get<std::vector<int64_t>>();
     while (!r.want.empty() && r.want.back() == 0) r.want.pop_back();
-    gemma::GenerationConfig config;
-    const auto& kw = c["generate_kwargs"];
-    if (kw.contains("do_sample")) config.do_sample = kw["do_sample"].get<bool>();
-    if (kw.contains("temperature")) config.temperature = kw["temperature"].get<double>();
-    if (kw.contains("top_k")) config.top_k = kw["top_k"].get<int64_t>();
-    if (kw.contains("top_p")) config.top_p = kw["top_p"].get<double>();
-    if (kw.contains("min_p")) config.min_p = kw["min_p"].get<double>();
-    if (kw.contains("repetition_penalty")) {
-      config.repetition_penalty = kw["repetition_penalty"].get<double>();
-    }
+    auto config = gemma::test::generation_config_from(c["generate_kwargs"]);
     config.max_new_tokens = c["max_new_tokens"].get<int64_t>();
     config.seed = c["seed"].get<uint64_t>();
     sampled.push_back(std::move(r));

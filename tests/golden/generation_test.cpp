@@ -30,19 +30,6 @@ void check_scores(const at::Tensor& ours, const at::Tensor& theirs) {
   CHECK(at::allclose(ours.masked_select(finite), theirs.masked_select(finite), 1e-6, 1e-6));
 }
 
-gemma::GenerationConfig config_from(const nlohmann::json& kwargs) {
-  gemma::GenerationConfig c;
-  if (kwargs.contains("do_sample")) c.do_sample = kwargs["do_sample"].get<bool>();
-  if (kwargs.contains("temperature")) c.temperature = kwargs["temperature"].get<double>();
-  if (kwargs.contains("top_k")) c.top_k = kwargs["top_k"].get<int64_t>();
-  if (kwargs.contains("top_p")) c.top_p = kwargs["top_p"].get<double>();
-  if (kwargs.contains("min_p")) c.min_p = kwargs["min_p"].get<double>();
-  if (kwargs.contains("repetition_penalty")) {
-    c.repetition_penalty = kwargs["repetition_penalty"].get<double>();
-  }
-  return c;
-}
-
 // transformers' [B, N] ids hold the pad id 0 after a row's EOS; ours stop at the EOS.
 void check_rows(const gemma::GenerateResult& got, const at::Tensor& want) {
   REQUIRE(got.tokens.size() == static_cast<size_t>(want.size(0)));
@@ -97,7 +84,7 @@ TEST_CASE("seeded sampling equals transformers' token for token", "[golden][gene
   for (const auto& c : cases) {
     INFO(c["name"].get<std::string>());
     auto prompt = load_golden(std::filesystem::path(c["prompt"].get<std::string>()).filename());
-    auto call = config_from(c["generate_kwargs"]);
+    auto call = gemma::test::generation_config_from(c["generate_kwargs"]);
     call.max_new_tokens = c["max_new_tokens"].get<int64_t>();
     call.seed = c["seed"].get<uint64_t>();
     auto config = gemma::resolve_generation(call, defaults, prompt["input_ids"].size(1));

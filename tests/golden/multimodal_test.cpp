@@ -1,6 +1,7 @@
 // The whole model on image and audio prompts against transformers 5.23: the towers' features
-// merged at the placeholder tokens, logits, greedy continuations (tests/data/golden/model_*.safetensors)
-// and the processor producing those inputs from the conversations themselves.
+// merged at the placeholder tokens, logits, greedy continuations
+// (tests/data/golden/model_*.safetensors) and the processor producing those inputs from the
+// conversations themselves.
 #include "gemma/processor.h"
 #include "generation/generate.h"
 #include "model/loader.h"
@@ -26,8 +27,8 @@ void check_logits(std::map<std::string, at::Tensor>& g, const at::Tensor& ours,
                   const std::string& name) {
   auto theirs = g["logits"];
   auto mine = ours.narrow(1, ours.size(1) - theirs.size(1), theirs.size(1));
-  auto real = g["attention_mask"].narrow(1, ours.size(1) - theirs.size(1), theirs.size(1))
-                  .to(at::kBool);
+  auto real =
+      g["attention_mask"].narrow(1, ours.size(1) - theirs.size(1), theirs.size(1)).to(at::kBool);
   mine = mine.index({real});
   theirs = theirs.index({real});
   const double scale = theirs.abs().max().item<double>();
@@ -63,9 +64,9 @@ void check_greedy(std::map<std::string, at::Tensor>& g, const std::string& name)
 
 TEST_CASE("image and audio prompts: logits and greedy continuations equal transformers'",
           "[golden][multimodal]") {
-  for (const std::string name : {"d_image", "e_audio", "f_image_audio", "i_two_images",
-                                 "j_images_two_turns", "k_image_batch", "l_audio_batch",
-                                 "m_mixed_batch"}) {
+  for (const std::string name :
+       {"d_image", "e_audio", "f_image_audio", "i_two_images", "j_images_two_turns",
+        "k_image_batch", "l_audio_batch", "m_mixed_batch"}) {
     DYNAMIC_SECTION(name) {
       auto g = load_golden("model_" + name + ".safetensors");
       at::NoGradGuard no_grad;
@@ -95,17 +96,17 @@ TEST_CASE("placeholders and media must match in number", "[golden][multimodal]")
   at::NoGradGuard no_grad;
   gemma::model::ForwardInputs in{g["input_ids"], g["attention_mask"]};
   in.media.pixel_values = at::cat({g["pixel_values"], g["pixel_values"]});
-  CHECK_THROWS_WITH(tiny_model().model->forward(in),
-                    Catch::Contains("16 image placeholder tokens") &&
-                        Catch::Contains("give 32 feature rows"));
+  CHECK_THROWS_WITH(
+      tiny_model().model->forward(in),
+      Catch::Contains("16 image placeholder tokens") && Catch::Contains("give 32 feature rows"));
 }
 
 TEST_CASE("the processor turns the golden conversations into transformers' inputs",
           "[golden][multimodal][processor]") {
   const auto processor = gemma::Processor::from_pretrained(gemma::test::tiny_model_dir());
-  for (const std::string name : {"d_image", "e_audio", "f_image_audio", "i_two_images",
-                                 "j_images_two_turns", "k_image_batch", "l_audio_batch",
-                                 "m_mixed_batch"}) {
+  for (const std::string name :
+       {"d_image", "e_audio", "f_image_audio", "i_two_images", "j_images_two_turns",
+        "k_image_batch", "l_audio_batch", "m_mixed_batch"}) {
     DYNAMIC_SECTION(name) {
       auto g = load_golden("model_" + name + ".safetensors");
       const auto batch = processor.apply_chat_template(

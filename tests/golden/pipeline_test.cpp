@@ -1,11 +1,12 @@
 // The user-facing layer against transformers: pipeline("image-text-to-text") (pipeline.json), the
 // detailed path Processor -> Model::generate -> batch_decode, a mixed batch against its rows run
 // alone, and the processor's full output (processor_conversation.safetensors).
+#include "gemma/pipeline.h"
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "gemma/error.h"
-#include "gemma/pipeline.h"
 #include "support/catch_torch.h"
 #include "support/golden.h"
 #include "support/paths.h"
@@ -51,7 +52,8 @@ TEST_CASE("pipeline(image-text-to-text) replies as transformers' pipeline does",
   for (const auto& entry : golden["entries"]) {
     const std::string name = entry["name"];
     DYNAMIC_SECTION(name) {
-      const auto conversation = gemma::parse_conversation(with_absolute_paths(entry["messages"]).dump());
+      const auto conversation =
+          gemma::parse_conversation(with_absolute_paths(entry["messages"]).dump());
       const auto out = tiny_pipeline()(conversation, greedy(32));
       const std::string theirs = entry["new_text"];
       REQUIRE(out.generated_text.size() == conversation.size() + 1);
@@ -159,6 +161,7 @@ TEST_CASE("text-generation pipelines do not load the towers", "[golden][pipeline
 TEST_CASE("pull-style streaming adds up to the reply", "[golden][pipeline]") {
   const gemma::Conversation conversation = {gemma::chat::user("Tell me a story.")};
   std::string streamed;
-  for (const std::string& piece : tiny_pipeline().stream(conversation, greedy(12))) streamed += piece;
+  for (const std::string& piece : tiny_pipeline().stream(conversation, greedy(12)))
+    streamed += piece;
   CHECK(streamed == tiny_pipeline()(conversation, greedy(12)).text);
 }

@@ -9,8 +9,8 @@
 #include "support/paths.h"
 
 using gemma::test::load_golden;
-using gemma::test::tiny_model;
 using gemma::test::max_abs_diff;
+using gemma::test::tiny_model;
 
 namespace {
 
@@ -84,8 +84,7 @@ TEST_CASE("bfloat16 on the CPU tracks transformers' bfloat16 run", "[golden][tex
   auto ours = bf16.model->forward({g["input_ids"], g["attention_mask"]}).logits.to(at::kFloat);
   const auto& theirs = g["logits_bf16"];
   const double diff = max_abs_diff(ours, theirs);
-  const double agree =
-      (ours.argmax(-1) == theirs.argmax(-1)).to(at::kDouble).mean().item<double>();
+  const double agree = (ours.argmax(-1) == theirs.argmax(-1)).to(at::kDouble).mean().item<double>();
   // Measured: bit-identical (max|Δ| 0, full top-1 agreement) with torch 2.11 on an AVX-512 CPU. The
   // bound allows two bf16 steps at |logit| 30 for kernels that round differently elsewhere.
   INFO("bf16 max|Δ| = " << diff << ", top-1 agreement " << agree);

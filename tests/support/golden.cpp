@@ -54,4 +54,17 @@ std::vector<Conversation> golden_conversations(const std::string& file_name) {
   return parse_conversations(with_absolute_paths(messages).dump());
 }
 
+GenerationConfig generation_config_from(const nlohmann::json& kwargs) {
+  GenerationConfig c;
+  if (kwargs.contains("do_sample")) c.do_sample = kwargs["do_sample"].get<bool>();
+  if (kwargs.contains("temperature")) c.temperature = kwargs["temperature"].get<double>();
+  if (kwargs.contains("top_k")) c.top_k = kwargs["top_k"].get<int64_t>();
+  if (kwargs.contains("top_p")) c.top_p = kwargs["top_p"].get<double>();
+  if (kwargs.contains("min_p")) c.min_p = kwargs["min_p"].get<double>();
+  if (kwargs.contains("repetition_penalty")) {
+    c.repetition_penalty = kwargs["repetition_penalty"].get<double>();
+  }
+  return c;
+}
+
 }  // namespace gemma::test

@@ -1,5 +1,6 @@
 #pragma once
-// Reading transformers' reference outputs (tests/data/golden/*.safetensors) and comparing against them.
+// Reading transformers' reference outputs (tests/data/golden/*.safetensors) and comparing against
+// them.
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gemma/generation_config.h"
 #include "gemma/messages.h"
 
 namespace gemma::model {
@@ -18,6 +20,10 @@ namespace gemma::test {
 
 // models/tiny-gemma3n in float32 on the CPU, loaded once per test binary.
 model::LoadedModel& tiny_model();
+
+// generate() kwargs as the fixture script records them (do_sample, temperature, top_k, top_p,
+// min_p, repetition_penalty) as a GenerationConfig.
+GenerationConfig generation_config_from(const nlohmann::json& kwargs);
 
 // All tensors of a golden file, copied out of the mapping.
 std::map<std::string, at::Tensor> load_golden(const std::string& file_name);
