@@ -266,39 +266,38 @@ def test_main_server(args, data):
 
 
 def test_guards(args):
-    with tempfile.NamedTemporaryFile("w", delete=False) as secret:
-        secret.write("recipe-secret\n")
+    # "Write a very long poem." runs 680 greedy tokens on the tiny model: the one batch slot stays
+    # taken while the other requests arrive.
     server = Server(args.cli, args.model, "--max-batch", "1", "--max-waiting", "1",
-                    "--hmac-secret-file", secret.name, "--rate-limit-requests", "8",
-                    "--default-max-tokens", "300", "--no-access-log")
+                    "--rate-limit-requests", "8", "--default-max-tokens", "1900",
+                    "--no-access-log")
+    client = server.client()
+    poem = [{"role": "user", "content": "Write a very long poem."}]
+    stream = iter(client.chat.completions.create(model="tiny-gemma3n", temperature=0,
+                                                 stream=True, messages=poem))
+    next(stream)  # running now
 
-    def post(payload, sign=True):
-        body = json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json"}
-        if sign:
-            headers["X-Signature"] = hmac.new(b"recipe-secret", body, hashlib.sha256).hexdigest()
-        return server.request("POST", "/v1/chat/completions", body, headers)
+    def short(_):
+        try:
+            client.chat.completions.create(model="tiny-gemma3n", temperature=0, max_tokens=1,
+                                           messages=[{"role": "user", "content": "hi"}])
+            return 200, None, None
+        except openai.RateLimitError as e:
+            return e.status_code, e.code, e.response.headers.get("retry-after")
 
-    chat = {"messages": [{"role": "user", "content": "Tell me a long story."}]}
-    check("an unsigned body gets 401", post(chat, sign=False)[0] == 401)
-    # One running, one waiting, the rest refused at once with Retry-After.
-    with ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(post, chat)]
-        time.sleep(1.0)  # the first one is running
-        futures += [pool.submit(post, chat) for _ in range(3)]
-        results = [f.result() for f in futures]
-    statuses = sorted(r[0] for r in results)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(short, range(3)))  # one waits for the slot, two are refused
+    list(stream)
     full = [r for r in results if r[0] == 429]
-    check("a full queue gets 429 with Retry-After", statuses.count(200) >= 2 and full and
-          all("Retry-After" in r[2] and json.loads(r[1])["error"]["code"] == "queue_full"
-              for r in full), str(statuses))
-    short = {"messages": chat["messages"], "max_tokens": 1}
-    codes = [post(short)[0] for _ in range(8)]
-    limited = post(short)
-    check("the rate limit gives 429 with Retry-After", 429 in codes + [limited[0]] and
-          (limited[0] != 429 or int(limited[2].get("Retry-After", "0")) > 0), str(codes))
+    check("a full queue gets 429 queue_full with Retry-After (openai client)",
+          len(full) == 2 and all(r[1] == "queue_full" and r[2] for r in full) and
+          [r[0] for r in results].count(200) == 1, str(results))
+    # 4 requests so far count against the limit of 8 per window: the 9th is refused.
+    limited = [short(i) for i in range(5)]
+    check("the rate limit gives 429 rate_limit_exceeded with Retry-After",
+          [r[0] for r in limited] == [200, 200, 200, 200, 429] and
+          limited[-1][1] == "rate_limit_exceeded" and int(limited[-1][2]) > 0, str(limited))
     check("guards server exits 0 on SIGTERM", server.stop() == 0)
-    os.unlink(secret.name)
 
 
 def test_startup_errors(args):
@@ -307,7 +306,20 @@ def test_startup_errors(args):
     check("a model that cannot load ends serve with one error line, exit 1",
           bad.returncode == 1 and "gemma: [gemma." in bad.stderr and
           "/nonexistent/model" in bad.stderr, bad.stderr[-300:])
-    server = Server(args.cli, args.model, "--no-access-log")
+    with tempfile.NamedTemporaryFile("w", delete=False) as secret:
+        secret.write("recipe-secret\n")
+    server = Server(args.cli, args.model, "--hmac-secret-file", secret.name, "--no-access-log")
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}],
+                       "max_new_tokens": 2}).encode()
+    signature = hmac.new(b"recipe-secret", body, hashlib.sha256).hexdigest()
+    status, reply, _ = server.request("POST", "/generate", body)
+    check("an unsigned body gets 401 invalid_signature",
+          status == 401 and json.loads(reply)["error"]["code"] == "invalid_signature")
+    status, _, _ = server.request("POST", "/generate", body, {"X-Signature": "0" * 64})
+    check("a wrong signature gets 401", status == 401)
+    status, _, _ = server.request("POST", "/generate", body, {"X-Signature": signature})
+    check("the recipe's hex HMAC-SHA256 of the body is accepted", status == 200)
+    os.unlink(secret.name)
     taken = subprocess.run([args.cli, "serve", "--model", args.model, "--port", str(server.port)],
                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     check("a port in use is a clear error, exit 1",
