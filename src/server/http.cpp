@@ -372,8 +372,16 @@ HttpServer::~HttpServer() { stop_accepting(); }
 
 void HttpServer::listen(const std::string& host, std::uint16_t port) {
   boost::system::error_code ec;
-  const auto address = net::ip::make_address(host, ec);
-  if (ec) throw InvalidArgumentError(fmt::format("--host '{}' is not an IP address", host));
+  auto address = net::ip::make_address(host, ec);
+  if (ec) {  // a name such as "localhost": its first address
+    tcp::resolver resolver(state_->io);
+    const auto found = resolver.resolve(host, "", ec);
+    if (ec || found.empty()) {
+      throw InvalidArgumentError(
+          fmt::format("--host '{}' is neither an IP address nor a name that resolves", host));
+    }
+    address = found.begin()->endpoint().address();
+  }
   const tcp::endpoint endpoint(address, port);
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint.protocol(), ec);

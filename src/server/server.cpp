@@ -173,11 +173,18 @@ Server::Server(const ServeOptions& options)
   if (!options.hmac_secret_file.empty()) {
     signer_.emplace(server::read_secret_file(options.hmac_secret_file));
   }
-  if (options.max_batch < 1 || options.max_waiting < 0 || options.request_timeout <= 0 ||
-      options.default_max_tokens < 1 || options.http_threads < 1) {
+  // Written so that NaN fails every check.
+  const bool times_ok = options.request_timeout > 0 && options.shutdown_grace >= 0 &&
+                        std::isfinite(options.request_timeout) &&
+                        std::isfinite(options.shutdown_grace);
+  const bool prices_ok = options.price_input_per_1k >= 0 && options.price_output_per_1k >= 0 &&
+                         std::isfinite(options.price_input_per_1k) &&
+                         std::isfinite(options.price_output_per_1k);
+  if (options.max_batch < 1 || options.max_waiting < 0 || options.default_max_tokens < 1 ||
+      options.http_threads < 1 || !times_ok || !prices_ok) {
     throw InvalidArgumentError(
-        "serve needs max_batch >= 1, max_waiting >= 0, request_timeout > 0, "
-        "default_max_tokens >= 1 and http_threads >= 1");
+        "serve needs max_batch >= 1, max_waiting >= 0, default_max_tokens >= 1, "
+        "http_threads >= 1, a finite request_timeout > 0, shutdown_grace >= 0 and prices >= 0");
   }
 }
 

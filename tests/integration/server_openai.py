@@ -306,6 +306,16 @@ def test_startup_errors(args):
     check("a model that cannot load ends serve with one error line, exit 1",
           bad.returncode == 1 and "gemma: [gemma." in bad.stderr and
           "/nonexistent/model" in bad.stderr, bad.stderr[-300:])
+    for flags, says in [(["--request-timeout", "nan"], "request_timeout"),
+                        (["--api-key", ""], "API key"),
+                        (["--api-key-file", "/dev/zero"], "not a regular file"),
+                        (["--host", "no.such.host.invalid"], "--host"),
+                        (["--port", "70000"], "--port")]:
+        bad = subprocess.run([args.cli, "serve", "--model", args.model, *flags], text=True,
+                             capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        check(f"serve {' '.join(flags)} is refused in one line, exit 1",
+              bad.returncode == 1 and bad.stderr.startswith("gemma: [gemma.") and
+              says in bad.stderr and bad.stderr.count("\n") == 1, bad.stderr[-300:])
     with tempfile.NamedTemporaryFile("w", delete=False) as secret:
         secret.write("recipe-secret\n")
     server = Server(args.cli, args.model, "--hmac-secret-file", secret.name, "--no-access-log")
