@@ -301,6 +301,43 @@ def test_guards(args):
     check("guards server exits 0 on SIGTERM", server.stop() == 0)
 
 
+def test_drain_deadline(args):
+    # Past --shutdown-grace the requests still running get an answer too: an SSE error event for a
+    # stream, a 503 body otherwise.
+    server = Server(args.cli, args.model, "--shutdown-grace", "0", "--no-access-log")
+    client = server.client()
+    stream = iter(client.chat.completions.create(model="tiny-gemma3n", temperature=0,
+                                                 stream=True, messages=POEM))
+    next(stream)
+    plain = {}
+
+    def non_streaming():
+        try:
+            server.client().chat.completions.create(model="tiny-gemma3n", temperature=0,
+                                                    messages=POEM)
+        except openai.APIStatusError as e:
+            plain["status"] = e.status_code
+
+    t = threading.Thread(target=non_streaming)
+    t.start()
+    deadline = time.time() + 30
+    while time.time() < deadline:  # until both requests are in the batch
+        metrics = server.get("/metrics")[1].decode()
+        if re.search(r"^gemma_requests_running 2$", metrics, re.M):
+            break
+        time.sleep(0.05)
+    rc = server.stop()
+    t.join(60)
+    try:
+        list(stream)
+        check("a stream cut by the drain deadline ends with an SSE error event", False)
+    except openai.APIError as e:
+        check("a stream cut by the drain deadline ends with an SSE error event",
+              "shutting down" in str(e), str(e))
+    check("a request cut by the drain deadline gets 503", plain.get("status") == 503, str(plain))
+    check("drain-deadline server exits 0", rc == 0)
+
+
 def test_startup_errors(args):
     bad = subprocess.run([args.cli, "serve", "--model", "/nonexistent/model", "--port", "0"],
                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
@@ -381,6 +418,7 @@ def main():
         test_main_server(args, args.data)
         test_guards(args)
         test_cancellation(args)
+        test_drain_deadline(args)
         test_startup_errors(args)
     finally:
         for proc in SERVERS:
