@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -111,8 +112,11 @@ class Server {
   net::awaitable<void> route(const std::string& path, const HttpRequest& request,
                              HttpResponder& out);
   void load();  // on its own thread
-  bool idle() const { return !ready_ || scheduler_->in_flight() == 0; }
-  void stop_scheduler() { scheduler_.reset(); }
+  bool idle() const {
+    const auto scheduler = scheduler_.load();
+    return !scheduler || scheduler->in_flight() == 0;
+  }
+  void stop_scheduler() { scheduler_.store(nullptr); }
   // What loading threw, if it failed (read after the loading thread has ended).
   std::exception_ptr load_error() const { return load_error_; }
   std::atomic<bool> draining{false};
@@ -147,7 +151,9 @@ class Server {
   server::Metrics metrics_;
   std::optional<Model> model_;
   std::optional<Processor> processor_;
-  std::unique_ptr<server::Scheduler> scheduler_;
+  // Atomic: the drain drops it on one I/O thread while handlers on others may be using it; a
+  // handler's copy keeps it alive until that handler is done with it.
+  std::atomic<std::shared_ptr<server::Scheduler>> scheduler_;
   std::atomic<bool> ready_{false};
   std::exception_ptr load_error_;
   std::atomic<uint64_t> next_id_{0};
@@ -202,7 +208,7 @@ void Server::load() {
     scheduler.max_waiting = options_.max_waiting;
     scheduler.default_max_tokens = options_.default_max_tokens;
     scheduler.chat.media = options_.media;
-    scheduler_ = std::make_unique<server::Scheduler>(*model_, *processor_, scheduler);
+    scheduler_.store(std::make_shared<server::Scheduler>(*model_, *processor_, scheduler));
     ready_ = true;
   } catch (...) {
     load_error_ = std::current_exception();
@@ -288,10 +294,10 @@ net::awaitable<void> Server::route(const std::string& path, const HttpRequest& r
   const auto who = guard(request, post);
   out.log["client"] = who.client;
   if (path == "/metrics") {
-    if (ready_) {
-      metrics_.set_running(scheduler_->running());
-      metrics_.set_waiting(scheduler_->waiting());
-      if (const auto gpu = scheduler_->device_memory()) {
+    if (const auto scheduler = scheduler_.load()) {
+      metrics_.set_running(scheduler->running());
+      metrics_.set_waiting(scheduler->waiting());
+      if (const auto gpu = scheduler->device_memory()) {
         metrics_.set_gpu(gpu->second, server::gpu_utilization(gpu->first).value_or(0));
       }
     }
@@ -333,7 +339,11 @@ std::shared_ptr<EventChannel> Server::submit(server::Job& job,
                                              const net::any_io_executor& executor) {
   auto channel = std::make_shared<EventChannel>(executor);
   job.on_event = [channel](JobEvent e) { channel->push(std::move(e)); };
-  if (!scheduler_->submit(job)) {
+  const auto scheduler = scheduler_.load();
+  if (!scheduler) {
+    throw ApiError(503, "server_error", "the server is shutting down", "shutting_down");
+  }
+  if (!scheduler->submit(job)) {
     throw ApiError(429, "rate_limit_error",
                    fmt::format("the server's queue is full ({} requests waiting); retry shortly",
                                options_.max_waiting),
