@@ -162,6 +162,8 @@ class Server {
 std::string served_name(const ServeOptions& options) {
   if (!options.served_name.empty()) return options.served_name;
   auto path = std::filesystem::path(options.model);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return options.model;  // a hub id, as given
   if (!path.has_filename()) path = path.parent_path();
   return path.filename().empty() ? options.model : path.filename().string();
 }
