@@ -11,6 +11,7 @@
 #include "gemma/error.h"
 #include "util/curl.h"
 #include "util/files.h"
+#include "util/hex.h"
 
 namespace gemma::media {
 
@@ -63,13 +64,6 @@ std::string decode_base64(std::string_view text, std::string_view name, std::uin
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string percent_decode(std::string_view text, std::string_view name,
                            std::uint64_t max_bytes = UINT64_MAX) {
   std::string out;
@@ -80,8 +74,8 @@ std::string percent_decode(std::string_view text, std::string_view name,
       out.push_back(text[i]);
       continue;
     }
-    const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-    const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+    const int hi = i + 2 < text.size() ? util::hex_value(text[i + 1]) : -1;
+    const int lo = hi >= 0 ? util::hex_value(text[i + 2]) : -1;
     if (hi < 0 || lo < 0) throw IoError(fmt::format("{}: invalid percent-encoding", name));
     out.push_back(char(hi * 16 + lo));
     i += 2;

@@ -12,6 +12,7 @@
 
 #include "gemma/error.h"
 #include "util/files.h"
+#include "util/hex.h"
 
 namespace gemma::server {
 
@@ -60,20 +61,13 @@ std::string to_hex(const unsigned char* bytes, std::size_t size) {
   return hex;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The digest spelled by exactly 64 hex digits, either case.
 std::optional<Digest> parse_hex_digest(std::string_view hex) {
   Digest digest{};
   if (hex.size() != digest.size() * 2) return std::nullopt;
   for (std::size_t i = 0; i < digest.size(); ++i) {
-    const int high = hex_value(hex[2 * i]);
-    const int low = hex_value(hex[2 * i + 1]);
+    const int high = util::hex_value(hex[2 * i]);
+    const int low = util::hex_value(hex[2 * i + 1]);
     if (high < 0 || low < 0) return std::nullopt;
     digest[i] = static_cast<unsigned char>(high << 4 | low);
   }

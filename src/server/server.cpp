@@ -361,12 +361,11 @@ ApiError Server::job_error(const JobEvent& e) {
 // Usage, cost, metrics, the rate limiter's token count and the access log of a finished job.
 server::Usage Server::account(const std::string& client, const JobEvent& done, HttpResponder& out,
                               Clock::time_point start) {
-  server::Usage usage{done.prompt_tokens, done.completion_tokens,
-                      done.prompt_tokens / 1000.0 * options_.price_input_per_1k +
-                          done.completion_tokens / 1000.0 * options_.price_output_per_1k};
+  const double input_cost = done.prompt_tokens / 1000.0 * options_.price_input_per_1k;
+  const double output_cost = done.completion_tokens / 1000.0 * options_.price_output_per_1k;
+  server::Usage usage{done.prompt_tokens, done.completion_tokens, input_cost + output_cost};
   metrics_.tokens(done.prompt_tokens, done.completion_tokens);
-  metrics_.cost(done.prompt_tokens / 1000.0 * options_.price_input_per_1k,
-                done.completion_tokens / 1000.0 * options_.price_output_per_1k);
+  metrics_.cost(input_cost, output_cost);
   if (done.completion_tokens > 0) metrics_.time_to_first_token(done.time_to_first_token);
   metrics_.request_latency(std::chrono::duration<double>(Clock::now() - start).count());
   limiter_.record_tokens(client, done.prompt_tokens + done.completion_tokens);
