@@ -18,6 +18,8 @@ apt_packages=(
   catch2 nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev
   # the server: Boost.Beast/Asio (headers), OpenSSL's libcrypto (HMAC)
   libboost1.81-dev libssl-dev
+  # fine-tuning's data parallel training: the headers of Gloo, which the torch wheel's c10d uses
+  libgloo-dev
   # clang with libFuzzer, for the fuzz targets (scripts/fuzz.sh, the last stage of scripts/test.sh)
   clang libclang-rt-14-dev
 )
@@ -51,10 +53,14 @@ if ! torch_ok; then
   torch_ok || { echo "bootstrap: torch install in $GEMMA_VENV failed" >&2; exit 1; }
 fi
 
-# The official openai client, for the server's tests (tests/integration/server_openai.py).
-if ! "$GEMMA_VENV/bin/python" -c "import openai" 2>/dev/null; then
+# The official openai client, for the server's tests (tests/integration/server_openai.py), and the
+# offline checkers of deploy/ (scripts/check_deploy.sh). The venv keeps a copy of the list it was
+# given, so that a line added to the list installs on the next run.
+clients=$here/requirements-clients.txt
+if ! cmp -s "$clients" "$GEMMA_VENV/.requirements-clients.txt"; then
   echo "bootstrap: installing test clients (scripts/requirements-clients.txt)"
-  "$GEMMA_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements-clients.txt"
+  "$GEMMA_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$clients"
+  cp "$clients" "$GEMMA_VENV/.requirements-clients.txt"
 fi
 
 if ((want_fixtures)); then

@@ -37,6 +37,9 @@ struct ModelOptions {
   bool load_audio = true;
   /// How a hub id given to from_pretrained is resolved / downloaded.
   HubOptions hub = {};
+  /// A LoRA adapter directory (PEFT's adapter_config.json + adapter_model.safetensors, from
+  /// `gemma train` or PEFT), merged into the weights after loading (W += B·A·scaling).
+  std::filesystem::path adapter = {};
 };
 
 /// A loaded model. Copies are cheap and share the weights, which live as long as any copy;

@@ -22,6 +22,7 @@ struct ServeOptions {
   uint16_t port = 8000;            ///< 0 picks a free port (see on_listening)
   std::string device = "cpu";
   std::string dtype = "float32";
+  std::filesystem::path adapter;  ///< a LoRA adapter merged on load (ModelOptions::adapter)
   HubOptions hub = {};
 
   int64_t max_batch = 8;             ///< requests decoded together (continuous batching)

@@ -4,6 +4,8 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/cumsum.h>
 #include <ATen/ops/full.h>
+#include <ATen/ops/full_like.h>
+#include <c10/core/GradMode.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/masked_fill.h>
 #include <ATen/ops/tanh.h>
@@ -70,10 +72,20 @@ Gemma3nModelImpl::Gemma3nModelImpl(const ModelConfig& config, const at::TensorOp
 
 at::Tensor Gemma3nModelImpl::embed_ids(const at::Tensor& input_ids) const {
   auto embeds = language_model->embed(input_ids);
-  // Each embedder runs only over its own ids (transformers runs it everywhere with a dummy id and
-  // selects; the selected values are the same).
+  // Inference runs each embedder only over its own ids. In training it runs over every position
+  // with a dummy id and selects, as transformers does: the selected values are the same, but the
+  // embedders' parameters (and LoRA on their projections) then get a gradient, zero or not, at
+  // every step, which AdamW's state and weight decay depend on.
+  const bool as_transformers = at::GradMode::is_enabled();
   auto replace = [&](const MultimodalEmbedder& embedder, const at::Tensor& mask) {
-    if (!embedder || !mask.any().item<bool>()) return;
+    if (!embedder) return;
+    if (as_transformers) {
+      const auto dummy = embedder->vocab_offset() + embedder->vocab_size() - 1;
+      auto ids = at::where(mask, input_ids, at::full_like(input_ids, dummy));
+      embeds = at::where(mask.unsqueeze(-1), embedder->embed_ids(ids).to(embeds.scalar_type()), embeds);
+      return;
+    }
+    if (!mask.any().item<bool>()) return;
     auto rows = embedder->embed_ids(input_ids.masked_select(mask)).to(embeds.scalar_type());
     embeds = embeds.masked_scatter(mask.unsqueeze(-1), rows);
   };

@@ -8,6 +8,7 @@
 #include "gemma/tokenizer.h"
 #include "generation/generate.h"
 #include "model/model_impl.h"
+#include "train/lora.h"
 #include "util/torch_errors.h"
 
 namespace gemma {
@@ -72,6 +73,13 @@ Model Model::from_pretrained(const std::filesystem::path& model, const ModelOpti
   impl->loaded =
       model::load_model(model_dir, at::TensorOptions().dtype(impl->dtype).device(impl->device),
                         {options.load_vision, options.load_audio});
+  if (!options.adapter.empty()) {
+    util::with_torch_errors(fmt::format("loading the adapter {}", options.adapter.string()), [&] {
+      train::load_adapter(*impl->loaded.model, {options.load_vision, options.load_audio},
+                          options.adapter);
+      train::merge_lora(*impl->loaded.model);
+    });
+  }
   return Model(std::move(impl));
 }
 

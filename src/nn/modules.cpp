@@ -3,10 +3,13 @@
 #include <ATen/ops/embedding.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/gelu.h>
+#include <ATen/ops/dropout.h>
 #include <ATen/ops/linear.h>
+#include <ATen/ops/matmul.h>
 #include <ATen/ops/pow.h>
 #include <ATen/ops/scalar_tensor.h>
 #include <fmt/format.h>
+#include <c10/core/GradMode.h>
 #include <torch/nn/modules/container/modulelist.h>
 
 #include "gemma/error.h"
@@ -18,7 +21,39 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features,
   weight = register_parameter("weight", at::empty({out_features, in_features}, options));
 }
 
-at::Tensor LinearImpl::forward(const at::Tensor& x) const { return at::linear(x, weight); }
+at::Tensor LinearImpl::forward(const at::Tensor& x) const {
+  auto y = at::linear(x, weight);
+  if (!lora_) return y;
+  auto in = x.to(lora_->lora_A->weight.scalar_type());
+  if (lora_->dropout > 0.0 && is_training()) in = at::dropout(in, lora_->dropout, /*train=*/true);
+  auto delta = at::linear(at::linear(in, lora_->lora_A->weight), lora_->lora_B->weight);
+  return (y + delta * lora_->scaling).to(y.scalar_type());
+}
+
+void LinearImpl::add_lora(int64_t r, double scaling, double dropout,
+                          const at::TensorOptions& adapter_options) {
+  if (lora_) throw InvalidArgumentError("a LoRA adapter is already attached to this layer");
+  LoraAdapter adapter;
+  adapter.lora_A = register_module("lora_A", Linear(in_features(), r, adapter_options));
+  adapter.lora_B = register_module("lora_B", Linear(r, out_features(), adapter_options));
+  adapter.scaling = scaling;
+  adapter.dropout = dropout;
+  lora_ = std::move(adapter);
+}
+
+void LinearImpl::merge_lora() {
+  if (!lora_) return;
+  {
+    at::NoGradGuard no_grad;
+    auto delta = at::matmul(lora_->lora_B->weight.to(at::kFloat), lora_->lora_A->weight.to(at::kFloat));
+    auto merged = (weight.to(at::kFloat) + delta * lora_->scaling).to(weight.scalar_type());
+    // The weight may view a read-only mapped checkpoint: replace it rather than write into it.
+    weight.set_data(merged);
+  }
+  unregister_module("lora_A");
+  unregister_module("lora_B");
+  lora_.reset();
+}
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps, bool with_scale, const at::TensorOptions& options)
     : eps_(eps) {

@@ -5,14 +5,42 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
+#include <optional>
+
 namespace gemma::nn {
+
+class LinearImpl;
+
+// A LoRA adapter on a Linear, as PEFT's lora.Linear computes it: y + B(A(dropout(x)))·scaling, in
+// the adapter's dtype (float32, PEFT's autocast_adapter_dtype), the sum cast back to y's dtype.
+// Registered as "lora_A" / "lora_B" submodules so that their parameters are named like the keys
+// of PEFT's adapter_model.safetensors ("….q_proj.lora_A.weight").
+struct LoraAdapter {
+  std::shared_ptr<LinearImpl> lora_A, lora_B;
+  double scaling = 1.0;
+  double dropout = 0.0;
+};
 
 // y = x Wᵀ; weight [out, in] as PyTorch stores it. No bias anywhere in Gemma 3n.
 class LinearImpl : public torch::nn::Module {
  public:
   LinearImpl(int64_t in_features, int64_t out_features, const at::TensorOptions& options);
   at::Tensor forward(const at::Tensor& x) const;
+  int64_t in_features() const { return weight.size(1); }
+  int64_t out_features() const { return weight.size(0); }
+
+  // Adds an adapter of rank `r` (A [r, in], B [out, r]) with `adapter_options` (float32); both
+  // uninitialised: the caller fills them (PEFT's init or a saved adapter).
+  void add_lora(int64_t r, double scaling, double dropout, const at::TensorOptions& adapter_options);
+  // W += B·A·scaling (in float32, as PEFT's merge), then the adapter is removed.
+  void merge_lora();
+  const LoraAdapter* lora() const { return lora_ ? &*lora_ : nullptr; }
+
   at::Tensor weight;
+
+ private:
+  std::optional<LoraAdapter> lora_;
 };
 TORCH_MODULE(Linear);
 

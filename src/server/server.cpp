@@ -202,6 +202,7 @@ void Server::load() {
     model_options.device = options_.device;
     model_options.dtype = options_.dtype;
     model_options.hub = options_.hub;
+    model_options.adapter = options_.adapter;
     const auto dir = resolve_model(options_.model, options_.hub);
     model_.emplace(Model::from_pretrained(dir, model_options));
     processor_.emplace(Processor::from_pretrained(dir));

@@ -1,6 +1,7 @@
 #include "text/blocks.h"
 
 #include <ATen/ops/erfinv.h>
+#include <ATen/ops/linear.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/relu.h>
 #include <ATen/ops/scalar_tensor.h>
@@ -14,7 +15,8 @@ namespace gemma::text {
 AltUpImpl::AltUpImpl(const TextConfig& config, const at::TensorOptions& options)
     : streams_(config.altup_num_inputs),
       active_(config.altup_active_idx),
-      hidden_(config.hidden_size) {
+      hidden_(config.hidden_size),
+      coef_clip_(config.altup_coef_clip) {
   correct_output_scale = register_parameter("correct_output_scale", at::empty({hidden_}, options));
   correction_coefs = register_module("correction_coefs", nn::Linear(streams_, streams_, options));
   prediction_coefs =
@@ -34,6 +36,11 @@ at::Tensor AltUpImpl::router_modalities(const at::Tensor& x) const {
 
 at::Tensor AltUpImpl::predict(const at::Tensor& streams) const {
   auto modalities = router_modalities(streams[active_]);  // [B, T, S]
+  if (is_training() && coef_clip_) {
+    // transformers clamps the stored prediction weights in place (outside the graph) in training.
+    at::NoGradGuard no_grad;
+    prediction_coefs->weight.clamp_(-*coef_clip_, *coef_clip_);
+  }
   auto b = modalities.size(0), t = modalities.size(1);
   // coefs [B, T, S, S] transposed so that streams·coefs mixes streams: P_k = X_k + Σ_j M[k][j] X_j.
   auto coefs = prediction_coefs->forward(modalities)
@@ -46,8 +53,11 @@ at::Tensor AltUpImpl::predict(const at::Tensor& streams) const {
 at::Tensor AltUpImpl::correct(const at::Tensor& predictions, const at::Tensor& activated) const {
   auto modalities = router_modalities(activated);
   auto innovation = activated - predictions[active_];  // [B, T, D]
-  auto coefs =
-      (correction_coefs->forward(modalities) + 1.0).permute({2, 0, 1}).unsqueeze(-1);  // [S,B,T,1]
+  // In training transformers clamps the correction weights inside the graph instead.
+  auto projected = is_training() && coef_clip_
+                       ? at::linear(modalities, correction_coefs->weight.clamp(-*coef_clip_, *coef_clip_))
+                       : correction_coefs->forward(modalities);
+  auto coefs = (projected + 1.0).permute({2, 0, 1}).unsqueeze(-1);  // [S,B,T,1]
   return (innovation.unsqueeze(0) * coefs + predictions).contiguous().to(activated.scalar_type());
 }
 

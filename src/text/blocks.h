@@ -5,6 +5,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <optional>
+
 #include "gemma/config.h"
 #include "nn/modules.h"
 
@@ -27,6 +29,7 @@ class AltUpImpl : public torch::nn::Module {
  private:
   at::Tensor router_modalities(const at::Tensor& x) const;
   int64_t streams_, active_, hidden_;
+  std::optional<double> coef_clip_;
 };
 TORCH_MODULE(AltUp);
 

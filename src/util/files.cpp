@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "gemma/error.h"
 
@@ -109,6 +110,24 @@ std::string read_file(const fs::path& path, std::uint64_t max_bytes) {
   auto content = read_optional_file(path, max_bytes);
   if (!content) throw IoError(fmt::format("cannot open {}: no such file", path.string()));
   return std::move(*content);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) {
+      throw IoError(fmt::format("{}: cannot write ({})", tmp.string(), std::strerror(errno)));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw IoError(fmt::format("{}: cannot write ({})", path.string(), ec.message()));
+  }
 }
 
 }  // namespace gemma::util

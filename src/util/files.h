@@ -59,6 +59,10 @@ std::optional<std::string> read_optional_file(const std::filesystem::path& path,
 std::string read_file(const std::filesystem::path& path,
                       std::uint64_t max_bytes = kMaxConfigFileBytes);
 
+/// Writes `bytes` to a temporary sibling and renames it over `path`: a reader never sees half a
+/// file. IoError naming the path on failure.
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+
 /// "3 bytes", "12.5 MiB", "2.0 GiB": sizes in messages.
 std::string format_bytes(std::uint64_t bytes);
 

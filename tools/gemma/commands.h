@@ -33,5 +33,7 @@ Action add_template_command(CLI::App& app);
 Action add_tokenize_command(CLI::App& app);
 Action add_run_command(CLI::App& app);
 Action add_serve_command(CLI::App& app);
+Action add_train_command(CLI::App& app, int argc, char** argv);
+Action add_merge_command(CLI::App& app);
 
 }  // namespace gemma::cli

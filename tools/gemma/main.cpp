@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
                                             gemma::cli::add_template_command(app),
                                             gemma::cli::add_tokenize_command(app),
                                             gemma::cli::add_run_command(app),
-                                            gemma::cli::add_serve_command(app)};
+                                            gemma::cli::add_serve_command(app),
+                                            gemma::cli::add_train_command(app, argc, argv),
+                                            gemma::cli::add_merge_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,7 +22,7 @@ namespace gemma::cli {
 namespace {
 
 struct RunOptions {
-  std::string model, prompt, messages_file, device = "cpu", dtype = "float32";
+  std::string model, prompt, messages_file, device = "cpu", dtype = "float32", adapter;
   std::vector<std::string> images, videos, audio;
   double video_fps = VideoOptions{}.fps;
   int64_t max_frames = VideoOptions{}.max_frames;
@@ -112,6 +112,7 @@ int run(const RunOptions& o) {
   const auto& tokenizer = processor.tokenizer();
   const auto batch = inputs(o, processor);
   ModelOptions model_options{o.device, o.dtype};
+  model_options.adapter = o.adapter;
   // Only the towers this prompt needs are loaded (--messages may name any media).
   model_options.load_vision = batch.pixel_values.defined();
   model_options.load_audio = batch.input_features.defined();
@@ -190,6 +191,7 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")
       ->check(CLI::IsMember({"float32", "bfloat16"}))
       ->capture_default_str();
+  cmd->add_option("--adapter", o->adapter, "LoRA adapter directory (PEFT format) merged on load");
   cmd->add_flag("--json", o->json, "Print one JSON object (text, token_ids, stats) at the end");
   return [cmd, o]() -> int {
     if (!*cmd) return -1;

@@ -23,6 +23,7 @@ Action add_serve_command(CLI::App& app) {
   cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")
       ->check(CLI::IsMember({"float32", "bfloat16"}))
       ->capture_default_str();
+  cmd->add_option("--adapter", o->adapter, "LoRA adapter directory (PEFT format) merged on load");
   cmd->add_option("--max-batch", o->max_batch, "Requests decoded together")
       ->check(integer_in<int64_t>(1, 1024))
       ->capture_default_str();
