@@ -35,7 +35,7 @@ fs::path sibling(const fs::path& dir, std::string_view infix) {
 
 void remove_tree(const fs::path& path) {
   std::error_code ec;
-  fs::remove_all(path, ec);
+  util::remove_tree(path, ec);
   if (ec) fail("remove", path, ec.message());
 }
 
@@ -132,7 +132,7 @@ void write_directory_atomically(const fs::path& target,
     fill(tmp);
     fsync_tree(tmp);
   } catch (...) {
-    fs::remove_all(tmp, ec);
+    util::remove_tree(tmp, ec);
     throw;
   }
   const fs::path old = sibling(final_dir, kOldInfix);
@@ -203,7 +203,7 @@ void rotate_checkpoints(const fs::path& output_dir, int64_t save_total_limit,
     if (remaining <= keep) break;
     if (is_protected(checkpoint)) continue;
     std::error_code ignored;
-    fs::remove_all(checkpoint, ignored);
+    util::remove_tree(checkpoint, ignored);
     --remaining;
   }
 }

@@ -1,6 +1,7 @@
 #include "util/files.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,6 +129,21 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
     std::filesystem::remove(tmp, ec);
     throw IoError(fmt::format("{}: cannot write ({})", path.string(), ec.message()));
   }
+}
+
+namespace {
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+}  // namespace
+
+void remove_tree(const std::filesystem::path& path, std::error_code& ec) {
+  ec.clear();
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) ec = std::error_code(errno, std::generic_category());
+    return;
+  }
+  if (::nftw(path.c_str(), remove_entry, 64, FTW_DEPTH | FTW_PHYS) != 0)
+    ec = std::error_code(errno, std::generic_category());
 }
 
 }  // namespace gemma::util

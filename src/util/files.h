@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace gemma::util {
 
@@ -62,6 +63,11 @@ std::string read_file(const std::filesystem::path& path,
 /// Writes `bytes` to a temporary sibling and renames it over `path`: a reader never sees half a
 /// file. IoError naming the path on failure.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+
+/// Removes `path` and everything below it (symlinks themselves, never their targets); a missing
+/// path is no error. std::filesystem::remove_all is not used: the torch wheel's libtorch.so exports
+/// its own copy of that libstdc++ function, which crashes when it wins symbol resolution.
+void remove_tree(const std::filesystem::path& path, std::error_code& ec);
 
 /// "3 bytes", "12.5 MiB", "2.0 GiB": sizes in messages.
 std::string format_bytes(std::uint64_t bytes);

@@ -111,6 +111,8 @@ int launch_workers(int count, int argc, char** argv) {
 Action add_train_command(CLI::App& app, int argc, char** argv) {
   auto a = std::make_shared<TrainingArguments>();
   auto* cmd = app.add_subcommand("train", "Fine-tune a model (LoRA or selective) on conversations");
+  // As with HfArgumentParser, a flag given twice takes the last value (lists collect them all).
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--model", a->model, "Model directory or Hugging Face hub id")->required();
   cmd->add_option("--data,--train-data,--train_data", a->train_data,
                   "JSON lines, one {\"messages\": [...]} conversation per line")
@@ -131,11 +133,13 @@ Action add_train_command(CLI::App& app, int argc, char** argv) {
   auto targets = std::make_shared<std::vector<std::string>>();
   cmd->add_option(names("--target-modules"), *targets,
                   "Module names (suffix match, e.g. q_proj v_proj) or all-linear")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   auto regex = std::make_shared<std::string>();
   cmd->add_option(names("--target-regex"), *regex, "A regex that must match the whole module name");
   cmd->add_option(names("--exclude-modules"), a->lora.exclude_modules, "Module names never targeted")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag(names("--use-rslora"), a->lora.use_rslora, "Scale by alpha/sqrt(r)");
   cmd->add_option("--trainable", a->trainable,
                   "Selective: train parameters whose name contains a match of this regex");
@@ -186,7 +190,8 @@ Action add_train_command(CLI::App& app, int argc, char** argv) {
   cmd->add_flag("--bf16", *bf16, "Mixed precision: bfloat16 base weights, float32 adapters (= --dtype bfloat16)");
   cmd->add_flag(names("--gradient-checkpointing"), a->gradient_checkpointing,
                 "Recompute each decoder layer in backward (less memory)");
-  cmd->add_option(names("--report-to"), a->report_to, "tensorboard or none")->delimiter(',');
+  cmd->add_option(names("--report-to"), a->report_to, "tensorboard or none")->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option(names("--logging-dir"), a->logging_dir, "TensorBoard event files (default OUTPUT/runs)");
   cmd->add_flag(names("--disable-tqdm"), a->disable_tqdm, "No progress bar");
   auto log_json = std::make_shared<bool>(false);
