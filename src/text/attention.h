@@ -45,6 +45,12 @@ class AttentionImpl : public torch::nn::Module {
   AttentionImpl(const TextConfig& config, int layer, const at::TensorOptions& options);
   at::Tensor forward(const at::Tensor& hidden, AttentionContext& ctx);
 
+  // Whether this layer publishes its K/V for the KV-shared layers, or reads them (and of which
+  // LayerType, the index into AttentionContext's arrays).
+  bool publishes_kv() const { return producer_; }
+  bool reads_shared_kv() const { return shared_; }
+  int layer_type() const { return type_; }
+
   nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   nn::RMSNorm q_norm{nullptr}, k_norm{nullptr}, v_norm{nullptr};
 

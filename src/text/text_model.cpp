@@ -6,12 +6,14 @@
 #include <ATen/ops/sqrt.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/where.h>
+#include <c10/core/GradMode.h>
 
 #include <cmath>
 
 #include "generation/kv_cache.h"
 #include "text/attention.h"
 #include "text/decoder_layer.h"
+#include "text/layer_checkpoint.h"
 
 namespace gemma::text {
 
@@ -105,7 +107,13 @@ TextOutput TextModelImpl::forward(const TextForward& in) {
   if (in.output_hidden_states) out.hidden_states.push_back(hidden);
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     auto per_layer_input = ple.select(2, i);
-    hidden = layers->at<DecoderLayerImpl>(i).forward(hidden, per_layer_input, ctx);
+    auto& layer = layers->at<DecoderLayerImpl>(i);
+    // A layer that publishes K/V for later layers runs normally: the recompute could not hand
+    // its K/V to them.
+    const bool checkpoint = gradient_checkpointing_ && is_training() && at::GradMode::is_enabled() &&
+                            !layer.self_attn->publishes_kv();
+    hidden = checkpoint ? checkpointed_layer(layer, hidden, per_layer_input, ctx)
+                        : layer.forward(hidden, per_layer_input, ctx);
     if (in.output_hidden_states) out.hidden_states.push_back(hidden);
   }
   if (in.cache) in.cache->advance(t);

@@ -40,6 +40,8 @@ class TextModelImpl : public torch::nn::Module {
   // The PLE table lookup; ids outside the per-layer vocabulary (multimodal ids) use row 0.
   at::Tensor per_layer_inputs(const at::Tensor& input_ids) const;
   TextOutput forward(const TextForward& in);
+  // In training, recompute decoder layers in backward instead of keeping their activations.
+  void set_gradient_checkpointing(bool enabled) { gradient_checkpointing_ = enabled; }
 
   nn::ScaledEmbedding embed_tokens{nullptr}, embed_tokens_per_layer{nullptr};
   torch::nn::ModuleList layers{nullptr};
@@ -56,6 +58,7 @@ class TextModelImpl : public torch::nn::Module {
   static at::Tensor match_magnitude(const at::Tensor& x, const at::Tensor& target);
 
   TextConfig config_;
+  bool gradient_checkpointing_ = false;
 };
 TORCH_MODULE(TextModel);
 

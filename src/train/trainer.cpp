@@ -199,6 +199,7 @@ void Trainer::load() {
   model_dir_ = resolve_model(args_.model, args_.hub);
   const auto options = at::TensorOptions().dtype(parse_dtype(args_.dtype)).device(device_);
   loaded_ = model::load_model(model_dir_, options);
+  loaded_.model->model->language_model->set_gradient_checkpointing(args_.gradient_checkpointing);
   processor_.emplace(Processor::from_pretrained(model_dir_));
   train_ = read_examples(args_.train_data);
   if (!args_.eval_data.empty()) eval_ = read_examples(args_.eval_data);
