@@ -2,6 +2,8 @@
 """Fine-tuning references (tests/data/golden/train) from the committed models/tiny-gemma3n, with transformers and
 PEFT (scripts/requirements-fixtures.txt); run by hand, never in CI:
     ~/.cache/gemma/venv/bin/python scripts/make_train_fixtures.py
+With --check-gemma CLI (a built `gemma`), it instead trains each LoRA case with gemma, loads gemma's adapter into
+transformers with PEFT and prints the logits' relative error against the PEFT-trained reference (bound: 1e-4).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from fixtures.common import GOLDEN_DIR, Manifest, seed_everything, versions, wri
 
 def main() -> None:
     seed_everything(0)
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-gemma":
+        errors = goldens_train.check_gemma_adapters(Path(sys.argv[2]).resolve())
+        sys.exit(0 if all(e <= 1e-4 for e in errors.values()) else 1)
     manifest = Manifest()
     goldens_train.train_goldens(manifest)
     write_json(GOLDEN_DIR / "train" / "MANIFEST.json", {"generator": "scripts/make_train_fixtures.py",
