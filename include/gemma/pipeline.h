@@ -37,6 +37,7 @@ struct PipelineOptions {
   std::optional<bool> load_audio = {};
   ChatTemplateOptions chat = {};  ///< video sampling, long-audio policy
   HubOptions hub = {};            ///< how a hub id is resolved / downloaded
+  std::filesystem::path adapter = {};  ///< a LoRA adapter merged on load (ModelOptions::adapter)
 };
 
 /// What transformers' pipeline returns for one conversation.

@@ -89,6 +89,7 @@ Pipeline pipeline(std::string_view task, std::string_view model, const PipelineO
   model_options.dtype = options.dtype;
   model_options.load_vision = options.load_vision.value_or(multimodal);
   model_options.load_audio = options.load_audio.value_or(multimodal);
+  model_options.adapter = options.adapter;
   auto impl = std::make_shared<Pipeline::Impl>(
       Pipeline::Impl{std::string(task), Model::from_pretrained(dir, model_options),
                      Processor::from_pretrained(dir), options});

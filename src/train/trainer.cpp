@@ -459,6 +459,7 @@ TrainResult Trainer::run() {
   double loss_since_log = 0, loss_total = 0, grad_norm = 0;
   int64_t last_logged = state_.global_step;
   const int64_t resumed_at = state_.global_step;
+  const auto started = Clock::now();
 
   for (int64_t epoch = state_.global_step / steps_per_epoch_; epoch < epochs; ++epoch) {
     const auto batches = micro_batches(train_, epoch_order(n, args_.seed, epoch, rank, world), batch);
@@ -510,6 +511,14 @@ TrainResult Trainer::run() {
     }
   }
 
+  // Trainer's closing entry: runtime and throughput of this run (a resumed one counts its own steps).
+  const double runtime = std::chrono::duration<double>(Clock::now() - started).count();
+  const auto steps_run = std::max<int64_t>(1, state_.global_step - resumed_at);
+  log({{"train_runtime", runtime},
+       {"train_samples_per_second", static_cast<double>(steps_run * batch * accumulate * world) / runtime},
+       {"train_steps_per_second", static_cast<double>(steps_run) / runtime},
+       {"train_loss", loss_total / static_cast<double>(steps_run)},
+       {"epoch", state_.epoch}});
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) load_trainable(*state_.best_model_checkpoint);
   save_final();
   TrainResult result;
