@@ -114,14 +114,15 @@ check "stop drains and exits 0" \
 
 # 2. The whole openai-client suite, each `gemma` it runs (serve and run) in a fresh container. It
 # hands gemma files it made itself (a 0600 HMAC secret under TMPDIR), so these run as the caller.
+# The test reads serve's first stderr line: no health check timer may log anything before it.
 tmp=${TMPDIR:-/tmp}
 cat >"$work/gemma" <<WRAP
 #!/bin/sh
-exec ${eng[*]} run --rm --network host --label $run_id --user $(id -u):$(id -g) \\
+exec ${eng[*]} run --rm --network host --no-healthcheck --label $run_id --user $(id -u):$(id -g) \\
   -v $GEMMA_ROOT/models:$GEMMA_ROOT/models:ro -v $GEMMA_ROOT/tests/data:$GEMMA_ROOT/tests/data:ro \\
   -v $tmp:$tmp $image "\$@"
 WRAP
 chmod +x "$work/gemma"
-"$GEMMA_VENV/bin/python" tests/integration/server_openai.py --cli "$work/gemma" \
+PYTHONUNBUFFERED=1 "$GEMMA_VENV/bin/python" tests/integration/server_openai.py --cli "$work/gemma" \
   --model "$GEMMA_ROOT/models/tiny-gemma3n" --data "$GEMMA_ROOT/tests/data"
 say "image $image ($((size / 1000000)) MB) passed"

@@ -150,7 +150,8 @@ def main() -> None:
     })
 
     # The other generators write into tests/data/golden too, which this script has just emptied.
-    for script in ("make_generation_fixtures.py", "fixtures/tokenizer_cases.py", "fixtures/jinja_cases.py"):
+    for script in ("make_generation_fixtures.py", "make_train_fixtures.py", "fixtures/train_misc.py",
+                   "fixtures/tokenizer_cases.py", "fixtures/jinja_cases.py"):
         subprocess.run([sys.executable, str(Path(__file__).resolve().parent / script)], check=True)
 
     written = [MODEL_DIR, GOLDEN_DIR, *(p for d in OWNED_TOP_LEVEL_FILES for p in d.glob("*") if p.is_file()),
