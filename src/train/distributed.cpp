@@ -55,10 +55,12 @@ std::optional<WorldInfo> world_from_environment() {
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> backend;
+  at::Device device = at::kCPU;  // where NCCL wants the buffers
 };
 
 ProcessGroup::ProcessGroup(const WorldInfo& world, const at::Device& device, double timeout_s)
     : world_(world), impl_(std::make_unique<Impl>()) {
+  impl_->device = device;
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   const auto what = fmt::format("joining the process group at {}:{} as rank {} of {}",
                                 world.master_addr, world.master_port, world.rank, world.world_size);
@@ -101,8 +103,7 @@ void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
 }
 
 double ProcessGroup::all_reduce_sum(double value) {
-  std::vector<at::Tensor> one = {at::scalar_tensor(value, at::kDouble)};
-  if (impl_->backend->getBackendName() == "nccl") one[0] = one[0].cuda();
+  std::vector<at::Tensor> one = {at::scalar_tensor(value, at::kDouble).to(impl_->device)};
   all_reduce_sum(one);
   return one[0].item<double>();
 }

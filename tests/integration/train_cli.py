@@ -170,6 +170,18 @@ def test_outputs() -> None:
         fail("the adapter changed nothing: its tokens equal the base model's")
     print(f"--adapter and the merged checkpoint give the same {len(from_merged['token_ids'])} tokens")
 
+    # Mixed precision: bfloat16 base weights, float32 adapters, with gradient checkpointing.
+    p = run(train_cmd(fresh("bf16"), "--target-modules", "all-linear", "--max-steps", "3", "--bf16",
+                      "--gradient-checkpointing", "--save-strategy", "no"))
+    bf16 = losses(p.stdout)
+    if len(bf16) != 3 or not all(0 < v < 100 for v in bf16.values()):
+        fail(f"--bf16 losses {bf16}")
+    data = (ARGS.work / "bf16" / "adapter_model.safetensors").read_bytes()
+    header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])
+    if {v["dtype"] for k, v in header.items() if k != "__metadata__"} != {"F32"}:
+        fail("adapters trained over bfloat16 weights must stay float32")
+    print(f"--bf16 --gradient-checkpointing: losses {[round(v, 3) for v in bf16.values()]}")
+
 
 def test_errors() -> None:
     bad = fresh("errors")
