@@ -125,4 +125,26 @@ WRAP
 chmod +x "$work/gemma"
 PYTHONUNBUFFERED=1 "$GEMMA_VENV/bin/python" tests/integration/server_openai.py --cli "$work/gemma" \
   --model "$GEMMA_ROOT/models/tiny-gemma3n" --data "$GEMMA_ROOT/tests/data"
+
+# 3. deploy/k8s/training's Job in miniature: two containers as ranks 0 and 1 of one data parallel
+# `gemma train` (Gloo on the CPU), given torchrun's variables as the Job gives them, writing into
+# one shared directory as the image's user (the ReadWriteMany volume).
+mkdir -m 0777 "$work/train" "$work/train/out"
+chat='{"messages": [{"role": "user", "content": "What is the capital of France?"}, '
+chat+='{"role": "assistant", "content": "Paris is the capital of France."}]}'
+printf '%s\n' "$chat" "$chat" "$chat" "$chat" >"$work/train/train.jsonl"
+for rank in 1 0; do
+  "${eng[@]}" run -d --name "$run_id-rank$rank" --label "$run_id" --network host --no-healthcheck \
+    --read-only --tmpfs /tmp --cap-drop ALL -e RANK=$rank -e WORLD_SIZE=2 -e LOCAL_RANK=0 \
+    -e MASTER_ADDR=127.0.0.1 -e MASTER_PORT="$port" -e OMP_NUM_THREADS=1 \
+    -v "$GEMMA_ROOT/models/tiny-gemma3n:/models/tiny-gemma3n:ro" -v "$work/train:/data" "$image" \
+    train --model=/models/tiny-gemma3n --data=/data/train.jsonl --output=/data/out --method=lora \
+    --target-modules=all-linear --device=cpu --per-device-train-batch-size=1 \
+    --gradient-accumulation-steps=2 --max-steps=2 --save-steps=2 --lora-r=4 --lora-alpha=8 >/dev/null
+done
+for rank in 0 1; do
+  check "training rank $rank exits 0" test "$("${eng[@]}" wait "$run_id-rank$rank")" = 0
+done
+check "rank 0 saved the adapter and checkpoint-2" \
+  test -f "$work/train/out/adapter_model.safetensors" -a -d "$work/train/out/checkpoint-2"
 say "image $image ($((size / 1000000)) MB) passed"

@@ -72,17 +72,16 @@ ProcessGroup::ProcessGroup(const WorldInfo& world, const at::Device& device, dou
     options.waitWorkers = true;
     options.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, options);
-    if (device.is_cuda()) {
 #ifdef GEMMA_WITH_NCCL
+    if (device.is_cuda()) {
       auto nccl = c10d::ProcessGroupNCCL::Options::create();
       nccl->timeout = timeout;
       impl_->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, world.rank,
                                                                    world.world_size, nccl);
       return;
-#else
-      throw UnsupportedError("this build of gemma has no NCCL: data parallel training on CUDA is unavailable");
-#endif
     }
+#endif
+    // The CPU, and CUDA in a build without NCCL: Gloo all-reduces CUDA tensors through the host.
     auto gloo = c10d::ProcessGroupGloo::Options::create();
     gloo->timeout = timeout;
     gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());

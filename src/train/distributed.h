@@ -1,6 +1,7 @@
 #pragma once
 // Data parallel training over PyTorch's own c10d: a TCPStore rendezvous at MASTER_ADDR:MASTER_PORT
-// and ProcessGroupGloo (CPU) or ProcessGroupNCCL (CUDA), configured by torchrun's environment
+// and ProcessGroupGloo (CPU) or ProcessGroupNCCL (CUDA; Gloo in builds made without a CUDA
+// toolkit, which cannot compile c10d's NCCL header), configured by torchrun's environment
 // variables so that torchrun, a Kubernetes indexed Job or a Kubeflow PyTorchJob can start workers.
 #include <ATen/core/Tensor.h>
 

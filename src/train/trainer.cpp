@@ -1,12 +1,10 @@
-// gemma::train: transformers' Trainer loop for Gemma 3n (with Gemma3nForConditionalGeneration's
+// gemma::fine_tune: transformers' Trainer loop for Gemma 3n (with Gemma3nForConditionalGeneration's
 // loss: the mean cross-entropy of each micro-batch, divided by the accumulation steps).
 #include <ATen/ops/cat.h>
-#include <ATen/ops/scalar_tensor.h>
 #include <ATen/ops/zeros.h>
 #include <ATen/ops/zeros_like.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
-#include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <unistd.h>
@@ -21,18 +19,18 @@
 #include "gemma/hub.h"
 #include "gemma/processor.h"
 #include "gemma/train.h"
+#include "io/tensor.h"
 #include "model/loader.h"
 #include "train/checkpoint_dir.h"
 #include "train/data.h"
 #include "train/distributed.h"
 #include "train/lora.h"
-#include "train/merge.h"
 #include "train/loss_plot.h"
+#include "train/merge.h"
 #include "train/schedule.h"
 #include "train/state.h"
 #include "train/tensorboard.h"
 #include "train/trainer_state.h"
-#include "io/tensor.h"
 #include "util/files.h"
 #include "util/torch_errors.h"
 
@@ -180,7 +178,7 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::vector<Example> train_, eval_;
   SchedulerType schedule_ = SchedulerType::kLinear;
-  int64_t total_steps_ = 0, warmup_steps_ = 0, micro_per_epoch_ = 0, steps_per_epoch_ = 0;
+  int64_t total_steps_ = 0, warmup_steps_ = 0, steps_per_epoch_ = 0;
   TrainerState state_;
   std::optional<double> last_eval_loss_;
   std::unique_ptr<TensorBoardWriter> tensorboard_;
@@ -420,8 +418,8 @@ TrainResult Trainer::run() {
   const auto n = static_cast<int64_t>(train_.size());
   const int64_t per_rank = (n + world - 1) / world;
   const int64_t batch = args_.per_device_train_batch_size, accumulate = args_.gradient_accumulation_steps;
-  micro_per_epoch_ = (per_rank + batch - 1) / batch;
-  steps_per_epoch_ = (micro_per_epoch_ + accumulate - 1) / accumulate;
+  const int64_t micro_per_epoch = (per_rank + batch - 1) / batch;
+  steps_per_epoch_ = (micro_per_epoch + accumulate - 1) / accumulate;
   total_steps_ = args_.max_steps > 0
                      ? args_.max_steps
                      : static_cast<int64_t>(std::ceil(args_.num_train_epochs * steps_per_epoch_));
