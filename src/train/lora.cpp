@@ -112,6 +112,14 @@ LoraConfig load_adapter(model::ForConditionalGenerationImpl& model, model::Tower
   auto config = parse_adapter_config(dir / "adapter_config.json");
   const auto weights_path = dir / "adapter_model.safetensors";
   auto file = io::SafetensorsFile::open(weights_path);
+  // The rank the tensors have, checked before adapters of the config's rank are allocated.
+  for (const auto& info : file.tensors()) {
+    if (info.name.ends_with(".lora_A.weight") && (info.shape.size() != 2 || info.shape[0] != config.r)) {
+      throw WeightError(fmt::format("{}: {} has shape [{}], not rank {} as {} says",
+                                    weights_path.string(), info.name, fmt::join(info.shape, ", "),
+                                    config.r, (dir / "adapter_config.json").string()));
+    }
+  }
   attach_lora(model, config);
   auto linears = linear_modules(model);
 

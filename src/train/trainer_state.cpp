@@ -202,9 +202,12 @@ std::string trainer_state_json(const TrainerState& state) {
 }
 
 TrainerState parse_trainer_state(const std::filesystem::path& file) {
-  const std::string source = file.string();
-  const json doc = util::parse_json<ConfigError>(mark_python_floats(util::read_file(file)), source,
-                                                 restore_python_float);
+  return parse_trainer_state_text(util::read_file(file), file.string());
+}
+
+TrainerState parse_trainer_state_text(std::string_view text, std::string_view source) {
+  const json doc =
+      util::parse_json<ConfigError>(mark_python_floats(text), source, restore_python_float);
   const io::JsonObject root(doc, source, "");
   TrainerState s;
   require(root, "global_step");

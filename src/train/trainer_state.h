@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace gemma::train {
 
@@ -41,5 +42,8 @@ std::string trainer_state_json(const TrainerState& state);
 /// the file and field for a wrong type or a missing global_step or log_history; IoError if it
 /// cannot be read.
 TrainerState parse_trainer_state(const std::filesystem::path& file);
+
+/// parse_trainer_state() of the file's text; `source` names it in messages.
+TrainerState parse_trainer_state_text(std::string_view text, std::string_view source);
 
 }  // namespace gemma::train
