@@ -10,7 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <ostream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -362,25 +362,13 @@ std::string safetensors_header(std::vector<TensorToWrite>& tensors,
 void write_safetensors(const std::filesystem::path& path, std::vector<TensorToWrite> tensors,
                        const std::vector<std::pair<std::string, std::string>>& metadata) {
   const std::string header = safetensors_header(tensors, metadata);
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  util::write_file_atomically(path, [&](std::ostream& out) {
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const auto& t : tensors) {
       out.write(reinterpret_cast<const char*>(t.data.data()),
                 static_cast<std::streamsize>(t.data.size()));
     }
-    if (!out.flush()) {
-      throw IoError(fmt::format("{}: cannot write ({})", tmp.string(), std::strerror(errno)));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw IoError(fmt::format("{}: cannot write ({})", path.string(), ec.message()));
-  }
+  });
 }
 
 }  // namespace gemma::io

@@ -114,11 +114,18 @@ std::string read_file(const fs::path& path, std::uint64_t max_bytes) {
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  write_file_atomically(path, [&](std::ostream& out) {
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  });
+}
+
+void write_file_atomically(const std::filesystem::path& path,
+                           const std::function<void(std::ostream&)>& write) {
   auto tmp = path;
   tmp += ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    write(out);
     if (!out.flush()) {
       throw IoError(fmt::format("{}: cannot write ({})", tmp.string(), std::strerror(errno)));
     }

@@ -4,6 +4,8 @@
 // device (/dev/zero) would otherwise block the open or never end (docs/limits.md).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,8 +62,10 @@ std::optional<std::string> read_optional_file(const std::filesystem::path& path,
 std::string read_file(const std::filesystem::path& path,
                       std::uint64_t max_bytes = kMaxConfigFileBytes);
 
-/// Writes `bytes` to a temporary sibling and renames it over `path`: a reader never sees half a
-/// file. IoError naming the path on failure.
+/// Writes through `write` into a temporary sibling and renames it over `path`: a reader never sees
+/// half a file. IoError naming the path on failure.
+void write_file_atomically(const std::filesystem::path& path,
+                           const std::function<void(std::ostream&)>& write);
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
 
 /// Removes `path` and everything below it (symlinks themselves, never their targets); a missing
