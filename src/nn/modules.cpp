@@ -47,7 +47,8 @@ void LinearImpl::merge_lora() {
     at::NoGradGuard no_grad;
     auto delta = at::matmul(lora_->lora_B->weight.to(at::kFloat), lora_->lora_A->weight.to(at::kFloat));
     auto merged = (weight.to(at::kFloat) + delta * lora_->scaling).to(weight.scalar_type());
-    // The weight may view a read-only mapped checkpoint: replace it rather than write into it.
+    // The weight may view the mapped checkpoint (copy-on-write): give it fresh memory rather than
+    // writing into the mapping page by page.
     weight.set_data(merged);
   }
   unregister_module("lora_A");

@@ -23,17 +23,22 @@ namespace {
 
 constexpr std::string_view kPrefix = "base_model.model.";
 
-std::map<std::string, nn::LinearImpl*> linear_modules(torch::nn::Module& root) {
-  std::map<std::string, nn::LinearImpl*> found;
+// Every Linear of the model, in module order, but LoRA's own A and B (LoRA never nests).
+std::vector<std::pair<std::string, nn::LinearImpl*>> linear_modules(torch::nn::Module& root) {
+  std::vector<std::pair<std::string, nn::LinearImpl*>> found;
   for (const auto& item : root.named_modules("", /*include_self=*/false)) {
     auto* linear = dynamic_cast<nn::LinearImpl*>(item.value().get());
-    if (!linear) continue;
     const auto& name = item.key();
-    // An adapter's own A and B are Linear too; LoRA never nests.
-    if (name.ends_with(".lora_A") || name.ends_with(".lora_B")) continue;
-    found.emplace(name, linear);
+    if (!linear || name.ends_with(".lora_A") || name.ends_with(".lora_B")) continue;
+    found.emplace_back(name, linear);
   }
   return found;
+}
+
+// all-linear: every Linear but the output head, which Gemma 3n ties to the embeddings (no module
+// of ours); exclude_modules still applies.
+bool is_target(const LoraConfig& config, const std::string& name) {
+  return config.all_linear ? !matches_excluded(config, name) : matches_target(config, name);
 }
 
 at::TensorOptions adapter_options(const nn::LinearImpl& linear) {
@@ -44,30 +49,18 @@ at::TensorOptions adapter_options(const nn::LinearImpl& linear) {
 
 std::vector<std::string> lora_target_names(torch::nn::Module& root, const LoraConfig& config) {
   std::vector<std::string> names;
-  for (const auto& item : root.named_modules("", false)) {
-    const auto& name = item.key();
-    if (!dynamic_cast<nn::LinearImpl*>(item.value().get())) continue;
-    if (name.ends_with(".lora_A") || name.ends_with(".lora_B")) continue;
-    // all-linear: every Linear but the output head, which Gemma 3n ties to the embeddings (no
-    // module of ours); exclude_modules still applies.
-    const bool target = config.all_linear ? !matches_excluded(config, name) : matches_target(config, name);
-    if (target) names.push_back(name);
+  for (const auto& [name, linear] : linear_modules(root)) {
+    if (is_target(config, name)) names.push_back(name);
   }
   return names;
 }
 
 std::vector<std::string> attach_lora(torch::nn::Module& root, const LoraConfig& config) {
   if (config.r < 1) throw InvalidArgumentError(fmt::format("LoRA rank r must be ≥ 1, not {}", config.r));
-  auto names = lora_target_names(root, config);
-  if (names.empty()) {
-    throw InvalidArgumentError(
-        "LoRA target_modules match no Linear layer of the model (names are transformers' module "
-        "names, e.g. q_proj or model.language_model.layers.0.self_attn.q_proj)");
-  }
-  auto linears = linear_modules(root);
+  std::vector<std::string> names;
   at::NoGradGuard no_grad;
-  for (const auto& name : names) {
-    auto* linear = linears.at(name);
+  for (const auto& [name, linear] : linear_modules(root)) {
+    if (!is_target(config, name)) continue;
     linear->add_lora(config.r, config.scaling(), config.lora_dropout, adapter_options(*linear));
     const auto* lora = linear->lora();
     // PEFT: kaiming_uniform_(A, a=√5), i.e. U(-1/√in, 1/√in); B = 0 so training starts at the base.
@@ -75,6 +68,12 @@ std::vector<std::string> attach_lora(torch::nn::Module& root, const LoraConfig& 
       torch::nn::init::kaiming_uniform_(lora->lora_A->weight, std::sqrt(5.0));
       lora->lora_B->weight.zero_();
     }
+    names.push_back(name);
+  }
+  if (names.empty()) {
+    throw InvalidArgumentError(
+        "LoRA target_modules match no Linear layer of the model (names are transformers' module "
+        "names, e.g. q_proj or model.language_model.layers.0.self_attn.q_proj)");
   }
   return names;
 }
@@ -121,7 +120,8 @@ LoraConfig load_adapter(model::ForConditionalGenerationImpl& model, model::Tower
     }
   }
   attach_lora(model, config);
-  auto linears = linear_modules(model);
+  const auto found = linear_modules(model);
+  const std::map<std::string, nn::LinearImpl*> linears(found.begin(), found.end());
 
   std::set<std::string> filled, unexpected;
   at::NoGradGuard no_grad;

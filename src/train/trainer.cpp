@@ -1,7 +1,7 @@
 // gemma::fine_tune: transformers' Trainer loop for Gemma 3n (with Gemma3nForConditionalGeneration's
 // loss: the mean cross-entropy of each micro-batch, divided by the accumulation steps).
 #include <ATen/ops/cat.h>
-#include <ATen/ops/zeros.h>
+#include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros_like.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
@@ -162,7 +162,9 @@ class Trainer {
   void resume(const std::filesystem::path& checkpoint);
   void save_final();
   std::filesystem::path resolve_checkpoint() const;
-  bool is_main() const { return !group_ || group_->rank() == 0; }
+  int rank() const { return group_ ? group_->rank() : 0; }
+  int world_size() const { return group_ ? group_->world_size() : 1; }
+  bool is_main() const { return rank() == 0; }
   double reduce_mean(double value);
 
   TrainingArguments args_;
@@ -260,9 +262,8 @@ double Trainer::evaluate() {
   auto& model = *loaded_.model;
   model.eval();
   at::NoGradGuard no_grad;
-  const int rank = group_ ? group_->rank() : 0, world = group_ ? group_->world_size() : 1;
   std::vector<int64_t> order;
-  for (int64_t i = rank; i < static_cast<int64_t>(eval_.size()); i += world) order.push_back(i);
+  for (int64_t i = rank(); i < static_cast<int64_t>(eval_.size()); i += world_size()) order.push_back(i);
   double weighted = 0, rows = 0;
   CollateOptions collate_options{false, args_.max_length, device_};
   for (const auto& batch : micro_batches(eval_, order, args_.per_device_eval_batch_size)) {
@@ -295,17 +296,17 @@ void Trainer::optimizer_step(double& grad_norm) {
 // one rank only (LoRA on the audio tower when only one rank's batch has audio): it counts as zero
 // on the others; one that has none anywhere keeps none, so AdamW leaves it alone.
 void Trainer::average_gradients() {
-  std::vector<at::Tensor> has = {at::zeros({static_cast<int64_t>(trainable_.size())}, at::kFloat)};
-  for (std::size_t i = 0; i < trainable_.size(); ++i) {
-    if (trainable_[i].second.grad().defined()) has[0][static_cast<int64_t>(i)] = 1.0;
-  }
-  if (device_.is_cuda()) has[0] = has[0].to(device_);
+  std::vector<float> flags(trainable_.size());
+  for (std::size_t i = 0; i < trainable_.size(); ++i)
+    flags[i] = trainable_[i].second.grad().defined() ? 1.0F : 0.0F;
+  std::vector<at::Tensor> has = {at::tensor(flags, at::kFloat).to(device_)};
   group_->all_reduce_sum(has);
-  has[0] = has[0].cpu();
+  const auto any = has[0].cpu();
+  const auto* with_grad_somewhere = any.data_ptr<float>();
   std::vector<at::Tensor> parts, grads;
   for (std::size_t i = 0; i < trainable_.size(); ++i) {
     auto& p = trainable_[i].second;
-    if (has[0][static_cast<int64_t>(i)].item<float>() == 0) continue;
+    if (with_grad_somewhere[i] == 0) continue;
     if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
     grads.push_back(p.grad());
     parts.push_back(p.grad().reshape({-1}).to(at::kFloat));
@@ -354,9 +355,7 @@ void Trainer::save_trainable(const std::filesystem::path& dir) {
 
 void Trainer::load_trainable(const std::filesystem::path& dir) {
   if (args_.method == "lora") {
-    NamedTensors adapter;
-    for (auto& [name, tensor] : trainable_) adapter.emplace_back(name, tensor);
-    load_named(adapter, dir / "adapter_model.safetensors", "base_model.model.");
+    load_named(trainable_, dir / "adapter_model.safetensors", "base_model.model.");
   } else {
     load_named(trainable_, dir / "trainable.safetensors");
   }
@@ -414,9 +413,8 @@ void Trainer::save_final() {
 TrainResult Trainer::run() {
   load();
   select_trainable();
-  const int rank = group_ ? group_->rank() : 0, world = group_ ? group_->world_size() : 1;
   const auto n = static_cast<int64_t>(train_.size());
-  const int64_t per_rank = (n + world - 1) / world;
+  const int64_t per_rank = (n + world_size() - 1) / world_size();
   const int64_t batch = args_.per_device_train_batch_size, accumulate = args_.gradient_accumulation_steps;
   const int64_t micro_per_epoch = (per_rank + batch - 1) / batch;
   steps_per_epoch_ = (micro_per_epoch + accumulate - 1) / accumulate;
@@ -460,14 +458,14 @@ TrainResult Trainer::run() {
   const auto started = Clock::now();
 
   for (int64_t epoch = state_.global_step / steps_per_epoch_; epoch < epochs; ++epoch) {
-    const auto batches = micro_batches(train_, epoch_order(n, args_.seed, epoch, rank, world), batch);
+    const auto batches = micro_batches(train_, epoch_order(n, args_.seed, epoch, rank(), world_size()), batch);
     const int64_t first_step = epoch * steps_per_epoch_;
     for (int64_t window = state_.global_step - first_step; window < steps_per_epoch_; ++window) {
       if (state_.global_step >= total_steps_) break;
       const int64_t begin = window * accumulate;
       const int64_t count = std::min<int64_t>(accumulate, static_cast<int64_t>(batches.size()) - begin);
       // A fresh dropout stream per step and rank: a resumed run draws the same masks.
-      at::manual_seed(static_cast<uint64_t>(args_.seed + 1000003 * rank + state_.global_step));
+      at::manual_seed(static_cast<uint64_t>(args_.seed + 1000003 * rank() + state_.global_step));
       double step_loss = 0;
       for (int64_t i = begin; i < begin + count; ++i) {
         auto inputs = collate(*processor_, loaded_.config, batches[i], collate_options);
@@ -513,7 +511,7 @@ TrainResult Trainer::run() {
   const double runtime = std::chrono::duration<double>(Clock::now() - started).count();
   const auto steps_run = std::max<int64_t>(1, state_.global_step - resumed_at);
   log({{"train_runtime", runtime},
-       {"train_samples_per_second", static_cast<double>(steps_run * batch * accumulate * world) / runtime},
+       {"train_samples_per_second", static_cast<double>(steps_run * batch * accumulate * world_size()) / runtime},
        {"train_steps_per_second", static_cast<double>(steps_run) / runtime},
        {"train_loss", loss_total / static_cast<double>(steps_run)},
        {"epoch", state_.epoch}});
