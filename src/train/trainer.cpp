@@ -162,6 +162,10 @@ class Trainer {
   void resume(const std::filesystem::path& checkpoint);
   void save_final();
   std::filesystem::path resolve_checkpoint() const;
+  // Training and evaluation label their batches alike, as one data collator does in transformers.
+  CollateOptions collate_options() const {
+    return {args_.assistant_only_loss, args_.max_length, device_};
+  }
   int rank() const { return group_ ? group_->rank() : 0; }
   int world_size() const { return group_ ? group_->world_size() : 1; }
   bool is_main() const { return rank() == 0; }
@@ -265,9 +269,8 @@ double Trainer::evaluate() {
   std::vector<int64_t> order;
   for (int64_t i = rank(); i < static_cast<int64_t>(eval_.size()); i += world_size()) order.push_back(i);
   double weighted = 0, rows = 0;
-  CollateOptions collate_options{false, args_.max_length, device_};
   for (const auto& batch : micro_batches(eval_, order, args_.per_device_eval_batch_size)) {
-    auto inputs = collate(*processor_, loaded_.config, batch, collate_options);
+    auto inputs = collate(*processor_, loaded_.config, batch, collate_options());
     weighted += causal_lm_loss(*loaded_.model, inputs).item<double>() * static_cast<double>(batch.size());
     rows += static_cast<double>(batch.size());
   }
@@ -451,7 +454,6 @@ TrainResult Trainer::run() {
   };
   set_lr(state_.global_step);
   ProgressBar progress(total_steps_, state_.global_step, is_main() && !args_.disable_tqdm);
-  CollateOptions collate_options{args_.assistant_only_loss, args_.max_length, device_};
   double loss_since_log = 0, loss_total = 0, grad_norm = 0;
   int64_t last_logged = state_.global_step;
   const int64_t resumed_at = state_.global_step;
@@ -468,7 +470,7 @@ TrainResult Trainer::run() {
       at::manual_seed(static_cast<uint64_t>(args_.seed + 1000003 * rank() + state_.global_step));
       double step_loss = 0;
       for (int64_t i = begin; i < begin + count; ++i) {
-        auto inputs = collate(*processor_, loaded_.config, batches[i], collate_options);
+        auto inputs = collate(*processor_, loaded_.config, batches[i], collate_options());
         auto loss = causal_lm_loss(*loaded_.model, inputs) / static_cast<double>(count);
         loss.backward();
         step_loss += loss.item<double>();
