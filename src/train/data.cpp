@@ -5,12 +5,12 @@
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/randperm.h>
 #include <ATen/ops/zeros_like.h>
-#include <ATen/ops/ones_like.h>
 #include <fmt/format.h>
 
 #include <sstream>
 
 #include "gemma/error.h"
+#include "media/source.h"
 #include "model/model_impl.h"
 #include "util/json.h"
 
@@ -18,7 +18,7 @@ namespace gemma::train {
 namespace {
 
 bool is_relative_path(const std::string& source) {
-  if (source.empty() || source.starts_with("data:") || source.find("://") != std::string::npos)
+  if (source.empty() || media::is_data_uri(source) || source.find("://") != std::string::npos)
     return false;
   return std::filesystem::path(source).is_relative();
 }

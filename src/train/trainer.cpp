@@ -156,7 +156,8 @@ class Trainer {
   void optimizer_step(double& grad_norm);
   void average_gradients();
   void log(nlohmann::json entry);
-  void save_checkpoint(bool evaluated_now);
+  // `eval_loss`: of an evaluation at this very step, which may make this checkpoint the best.
+  void save_checkpoint(const std::optional<double>& eval_loss);
   void save_trainable(const std::filesystem::path& dir);
   void load_trainable(const std::filesystem::path& dir);
   void resume(const std::filesystem::path& checkpoint);
@@ -186,7 +187,6 @@ class Trainer {
   SchedulerType schedule_ = SchedulerType::kLinear;
   int64_t total_steps_ = 0, warmup_steps_ = 0, steps_per_epoch_ = 0;
   TrainerState state_;
-  std::optional<double> last_eval_loss_;
   std::unique_ptr<TensorBoardWriter> tensorboard_;
 };
 
@@ -364,11 +364,10 @@ void Trainer::load_trainable(const std::filesystem::path& dir) {
   }
 }
 
-void Trainer::save_checkpoint(bool evaluated_now) {
+void Trainer::save_checkpoint(const std::optional<double>& eval_loss) {
   const auto dir = args_.output_dir / fmt::format("checkpoint-{}", state_.global_step);
-  if (evaluated_now && last_eval_loss_ &&
-      (!state_.best_metric || *last_eval_loss_ < *state_.best_metric)) {
-    state_.best_metric = *last_eval_loss_;
+  if (eval_loss && (!state_.best_metric || *eval_loss < *state_.best_metric)) {
+    state_.best_metric = *eval_loss;
     state_.best_model_checkpoint = dir.string();
     state_.best_global_step = state_.global_step;
   }
@@ -498,14 +497,13 @@ TrainResult Trainer::run() {
         loss_since_log = 0;
         last_logged = state_.global_step;
       }
-      bool evaluated = false;
+      std::optional<double> eval_loss;
       if (args_.eval_strategy == "steps" && state_.global_step % eval_steps == 0) {
-        last_eval_loss_ = evaluate();
-        evaluated = true;
-        log({{"eval_loss", *last_eval_loss_}, {"epoch", state_.epoch}});
+        eval_loss = evaluate();
+        log({{"eval_loss", *eval_loss}, {"epoch", state_.epoch}});
       }
       if (args_.save_strategy == "steps" && state_.global_step % args_.save_steps == 0)
-        save_checkpoint(evaluated);
+        save_checkpoint(eval_loss);
     }
   }
 
@@ -521,7 +519,7 @@ TrainResult Trainer::run() {
   save_final();
   TrainResult result;
   result.global_step = state_.global_step;
-  result.training_loss = loss_total / std::max<int64_t>(1, state_.global_step - resumed_at);
+  result.training_loss = loss_total / static_cast<double>(steps_run);
   if (state_.best_model_checkpoint) result.best_model_checkpoint = *state_.best_model_checkpoint;
   result.output = args_.output_dir;
   return result;
