@@ -17,11 +17,17 @@ namespace {
 // LibTorch keys optimizer state by the parameter's TensorImpl.
 void* state_key(const at::Tensor& param) { return param.unsafeGetTensorImpl(); }
 
+// Views on the mapped file (to_tensor keeps the mapping alive): whoever keeps one copies it.
 std::map<std::string, at::Tensor, std::less<>> read_all(const std::filesystem::path& file) {
   auto st = io::SafetensorsFile::open(file);
   std::map<std::string, at::Tensor, std::less<>> tensors;
-  for (const auto& info : st.tensors()) tensors.emplace(info.name, io::to_tensor(st, info).clone());
+  for (const auto& info : st.tensors()) tensors.emplace(info.name, io::to_tensor(st, info));
   return tensors;
+}
+
+// The optimizer's own copy of a saved moment, on the parameter's device (one copy either way).
+at::Tensor owned_copy(const at::Tensor& saved, const at::Tensor& param) {
+  return saved.to(param.device(), saved.scalar_type(), /*non_blocking=*/false, /*copy=*/true);
 }
 
 at::Tensor take(const std::map<std::string, at::Tensor, std::less<>>& tensors,
@@ -61,8 +67,8 @@ void load_optimizer(torch::optim::AdamW& optimizer, const NamedTensors& params,
     if (!tensors.contains(name + ".step")) continue;
     auto s = std::make_unique<torch::optim::AdamWParamState>();
     s->step(take(tensors, name + ".step", {}, file).item<int64_t>());
-    s->exp_avg(take(tensors, name + ".exp_avg", param, file).to(param.device()));
-    s->exp_avg_sq(take(tensors, name + ".exp_avg_sq", param, file).to(param.device()));
+    s->exp_avg(owned_copy(take(tensors, name + ".exp_avg", param, file), param));
+    s->exp_avg_sq(owned_copy(take(tensors, name + ".exp_avg_sq", param, file), param));
     state[state_key(param)] = std::move(s);
   }
 }
