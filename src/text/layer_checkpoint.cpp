@@ -38,11 +38,9 @@ struct LayerCheckpoint : torch::autograd::Function<LayerCheckpoint> {
       ctx.sin[type] = autograd->saved_data[fmt::format("sin{}", type)].toTensor();
       ctx.mask[type] = autograd->saved_data[fmt::format("mask{}", type)].toTensor();
     }
-    auto saved = autograd->get_saved_variables();
+    // Every input is defined (an empty tensor stands for no shared K/V).
     variable_list inputs;
-    for (auto& t : saved) {
-      inputs.push_back(t.defined() ? t.detach().requires_grad_(t.requires_grad()) : t);
-    }
+    for (auto& t : autograd->get_saved_variables()) inputs.push_back(t.detach().requires_grad_(t.requires_grad()));
     const int type = layer->self_attn->layer_type();
     if (inputs[2].numel() > 0) ctx.shared_kv[type] = {inputs[2], inputs[3]};
     // The recompute draws the same dropout masks as the forward did.
@@ -57,7 +55,7 @@ struct LayerCheckpoint : torch::autograd::Function<LayerCheckpoint> {
     generator.set_state(current);
     torch::autograd::backward({out}, {grad_outputs[0]});
     variable_list result;
-    for (auto& t : inputs) result.push_back(t.defined() && t.requires_grad() ? t.grad() : at::Tensor());
+    for (auto& t : inputs) result.push_back(t.requires_grad() ? t.grad() : at::Tensor());
     result.emplace_back();  // layer
     result.emplace_back();  // ctx
     return result;
