@@ -152,7 +152,7 @@ Options parse(int argc, char** argv) {
   CLI::App app{"gemma benchmark: load, time to first token, prefill/decode speed, peak memory"};
   app.add_option("--model", o.model, "model directory or hub id")->required();
   app.add_option("--device", o.device, "cpu, cuda or cuda:N");
-  app.add_option("--dtype", o.dtype, "float32 or bfloat16");
+  app.add_option("--dtype", o.dtype, "float32, bfloat16 or int8");
   app.add_option("--threads", o.threads, "intra-op threads (0: LibTorch's default)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--runs", o.runs, "measured runs (the median is reported)")

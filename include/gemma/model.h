@@ -28,8 +28,10 @@ using TextCallback = std::function<bool(int64_t row, std::string_view text)>;
 /// device_map=...) arguments.
 struct ModelOptions {
   std::string device = "cpu";  ///< "cpu", "cuda" or "cuda:N"
-  std::string dtype =
-      "float32";  ///< "float32" or "bfloat16" (CPU bf16 is fast only with AVX512-BF16/AMX)
+  /// "float32", "bfloat16" (CPU bf16 is fast only with AVX512-BF16/AMX) or "int8": the text
+  /// decoder's large weights and the LM head quantised on load to int8 with one scale per output
+  /// channel, activations in bfloat16 (dtype() then says bfloat16).
+  std::string dtype = "float32";
   /// Build and load the vision tower (MobileNetV5). A text-only user can skip it: its weights
   /// are then never read, and image inputs are refused.
   bool load_vision = true;

@@ -27,7 +27,7 @@ namespace gemma {
 /// How pipeline() loads the model; transformers' pipeline(device=..., torch_dtype=...) arguments.
 struct PipelineOptions {
   std::string device = "cpu";     ///< "cpu", "cuda" or "cuda:N"
-  std::string dtype = "float32";  ///< "float32" or "bfloat16"
+  std::string dtype = "float32";  ///< "float32", "bfloat16" or "int8" (ModelOptions::dtype)
   /// Conversations generated together in one batch (one forward per step for the batch) by the
   /// list overload of operator(); values below 1 count as 1.
   int64_t batch_size = 8;

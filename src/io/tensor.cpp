@@ -4,6 +4,11 @@
 #include <ATen/ops/from_blob.h>
 #include <fmt/format.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
 #include "gemma/error.h"
 
 namespace gemma::io {
@@ -68,6 +73,18 @@ at::Tensor to_tensor(const SafetensorsFile& file, const TensorInfo& info) {
   auto keep_alive = file.buffer();
   return at::from_blob(
       bytes.data(), info.shape, [keep_alive](void*) {}, options);
+}
+
+void evict_pages(const at::Tensor& tensor) {
+#ifdef MADV_PAGEOUT
+  if (!tensor.defined() || !tensor.device().is_cpu() || !tensor.is_contiguous()) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(tensor.const_data_ptr());
+  const auto end = begin + tensor.nbytes();
+  const auto first = (begin + page - 1) / page * page;  // whole pages only: neighbours keep theirs
+  const auto last = end / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
+#endif
 }
 
 void save_tensors(const std::filesystem::path& path,

@@ -21,6 +21,12 @@ Dtype to_dtype(c10::ScalarType type);
 // (legal in the format, never written by Python) is copied instead, since kernels assume alignment.
 at::Tensor to_tensor(const SafetensorsFile& file, const TensorInfo& info);
 
+// Asks the kernel to evict the whole pages under a CPU tensor that is about to be dropped
+// (madvise MADV_PAGEOUT): clean pages of a mapped checkpoint leave the resident set, which
+// dropping the last view alone would not do while other tensors keep the file mapped. Never
+// changes contents (anonymous memory without swap simply stays); a no-op elsewhere.
+void evict_pages(const at::Tensor& tensor);
+
 // Writes CPU or device tensors (copied to contiguous CPU memory first).
 void save_tensors(const std::filesystem::path& path,
                   const std::vector<std::pair<std::string, at::Tensor>>& tensors,

@@ -16,6 +16,7 @@
 
 #include "gemma/error.h"
 #include "generation/kv_cache.h"
+#include "nn/gemv.h"
 
 namespace gemma::model {
 
@@ -165,6 +166,16 @@ ForConditionalGenerationImpl::ForConditionalGenerationImpl(const ModelConfig& co
   model = register_module("model", Gemma3nModel(config, options, towers));
 }
 
+void ForConditionalGenerationImpl::quantize_int8(c10::ScalarType dtype) {
+  // AltUp's coefficient and router Linears (4 x 16, 4 x 4, D x 4) are left alone: they would lose
+  // accuracy for no memory saved.
+  for (const auto& item : model->language_model->named_modules()) {
+    auto* linear = dynamic_cast<nn::LinearImpl*>(item.value().get());
+    if (linear && item.key().find(".altup.") == std::string::npos) linear->quantize_int8(dtype);
+  }
+  lm_head_int8_ = nn::quantize_int8(model->language_model->embed_tokens->weight, dtype);
+}
+
 at::Tensor default_position_ids(const at::Tensor& attention_mask, int64_t past, int64_t tokens,
                                 int64_t batch, const at::Device& device) {
   if (!attention_mask.defined()) {
@@ -199,7 +210,14 @@ ForwardOutput ForConditionalGenerationImpl::forward(const ForwardInputs& in) {
   if (in.logits_to_keep > 0 && in.logits_to_keep < hidden.size(1)) {
     hidden = hidden.narrow(1, hidden.size(1) - in.logits_to_keep, in.logits_to_keep);
   }
-  result.logits = at::linear(hidden, lm->embed_tokens->weight);
+  const auto& head = lm->embed_tokens->weight;
+  if (lm_head_int8_) {
+    result.logits = nn::int8_linear(hidden, *lm_head_int8_);
+  } else if (auto fast = nn::decode_linear(hidden, head)) {
+    result.logits = *std::move(fast);
+  } else {
+    result.logits = at::linear(hidden, head);
+  }
   if (config_.text.final_logit_softcapping) {
     const double cap = *config_.text.final_logit_softcapping;
     result.logits = at::tanh(result.logits / cap) * cap;

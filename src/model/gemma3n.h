@@ -9,6 +9,7 @@
 #include "gemma/config.h"
 #include "audio/audio_encoder.h"
 #include "model/multimodal_embedder.h"
+#include "nn/quantize.h"
 #include "text/text_model.h"
 #include "vision/vision_tower.h"
 
@@ -79,11 +80,16 @@ class ForConditionalGenerationImpl : public torch::nn::Module {
                                Towers towers = {});
   ForwardOutput forward(const ForwardInputs& in);
   const ModelConfig& config() const { return config_; }
+  // int8 weight-only decoding (`--dtype int8`): every large Linear of the text decoder and a copy
+  // of the tied LM head become int8 with per-channel scales for `dtype` activations. The embedding
+  // table stays as it is for the row lookups; the towers are not quantised (run once per media).
+  void quantize_int8(c10::ScalarType dtype);
 
   Gemma3nModel model{nullptr};
 
  private:
   ModelConfig config_;
+  std::optional<nn::Int8Weight> lm_head_int8_;
 };
 TORCH_MODULE(ForConditionalGeneration);
 

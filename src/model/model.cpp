@@ -14,11 +14,12 @@
 namespace gemma {
 namespace {
 
+// "int8": int8 weight-only quantisation of the text decoder with bfloat16 activations.
 at::ScalarType parse_dtype(const std::string& dtype) {
   if (dtype == "float32" || dtype == "fp32") return at::kFloat;
-  if (dtype == "bfloat16" || dtype == "bf16") return at::kBFloat16;
+  if (dtype == "bfloat16" || dtype == "bf16" || dtype == "int8") return at::kBFloat16;
   throw InvalidArgumentError(
-      fmt::format("dtype '{}' is not supported; use float32 or bfloat16", dtype));
+      fmt::format("dtype '{}' is not supported; use float32, bfloat16 or int8", dtype));
 }
 
 at::Device parse_device(const std::string& device) {
@@ -79,6 +80,10 @@ Model Model::from_pretrained(const std::filesystem::path& model, const ModelOpti
                           options.adapter);
       train::merge_lora(*impl->loaded.model);
     });
+  }
+  if (options.dtype == "int8") {
+    util::with_torch_errors("quantising the weights to int8",
+                            [&] { impl->loaded.model->quantize_int8(impl->dtype); });
   }
   return Model(std::move(impl));
 }

@@ -2,6 +2,7 @@
 
 #include <ATen/ops/embedding.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/ops/gelu.h>
 #include <ATen/ops/dropout.h>
 #include <ATen/ops/linear.h>
@@ -13,6 +14,8 @@
 #include <torch/nn/modules/container/modulelist.h>
 
 #include "gemma/error.h"
+#include "io/tensor.h"
+#include "nn/gemv.h"
 
 namespace gemma::nn {
 
@@ -22,7 +25,14 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features,
 }
 
 at::Tensor LinearImpl::forward(const at::Tensor& x) const {
-  auto y = at::linear(x, weight);
+  at::Tensor y;
+  if (int8_) {
+    y = int8_linear(x, *int8_);
+  } else if (auto fast = decode_linear(x, weight)) {
+    y = *std::move(fast);
+  } else {
+    y = at::linear(x, weight);
+  }
   if (!lora_) return y;
   auto in = x.to(lora_->lora_A->weight.scalar_type());
   if (lora_->dropout > 0.0 && is_training()) in = at::dropout(in, lora_->dropout, /*train=*/true);
@@ -41,8 +51,17 @@ void LinearImpl::add_lora(int64_t r, double scaling, double dropout,
   lora_ = std::move(adapter);
 }
 
+void LinearImpl::quantize_int8(c10::ScalarType dtype) {
+  if (lora_) throw InternalError("a Linear with an unmerged LoRA adapter cannot be quantised");
+  int8_ = nn::quantize_int8(weight, dtype);
+  io::evict_pages(weight);
+  // set_data refuses a meta tensor: a broadcast zero keeps the name and shape in one element.
+  weight.set_data(at::zeros({1, 1}, weight.options()).expand(weight.sizes()));
+}
+
 void LinearImpl::merge_lora() {
   if (!lora_) return;
+  if (int8_) throw InvalidArgumentError("a LoRA adapter cannot be merged into int8 weights");
   {
     at::NoGradGuard no_grad;
     auto delta = at::matmul(lora_->lora_B->weight.to(at::kFloat), lora_->lora_A->weight.to(at::kFloat));

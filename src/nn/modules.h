@@ -5,6 +5,8 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
+#include "nn/quantize.h"
+
 #include <memory>
 #include <optional>
 
@@ -36,11 +38,16 @@ class LinearImpl : public torch::nn::Module {
   // W += B·A·scaling (in float32, as PEFT's merge), then the adapter is removed.
   void merge_lora();
   const LoraAdapter* lora() const { return lora_ ? &*lora_ : nullptr; }
+  // Replaces the weight by its int8 form (nn/quantize.h) for activations of `dtype`. The
+  // parameter stays registered under its name and shape, as a broadcast zero holding no memory.
+  void quantize_int8(c10::ScalarType dtype);
+  bool quantized() const { return int8_.has_value(); }
 
   at::Tensor weight;
 
  private:
   std::optional<LoraAdapter> lora_;
+  std::optional<Int8Weight> int8_;
 };
 TORCH_MODULE(Linear);
 

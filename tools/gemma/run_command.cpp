@@ -188,8 +188,9 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Random seed for sampling")->check(integer_in<uint64_t>(0));
   cmd->add_option("--stop", o->stop, "Stop once the reply contains this string (repeatable)");
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")
-      ->check(CLI::IsMember({"float32", "bfloat16"}))
+  cmd->add_option("--dtype", o->dtype,
+                  "float32, bfloat16 or int8 (int8 weights, bfloat16 activations)")
+      ->check(CLI::IsMember({"float32", "bfloat16", "int8"}))
       ->capture_default_str();
   cmd->add_option("--adapter", o->adapter, "LoRA adapter directory (PEFT format) merged on load");
   cmd->add_flag("--json", o->json, "Print one JSON object (text, token_ids, stats) at the end");

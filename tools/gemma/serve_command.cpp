@@ -20,8 +20,9 @@ Action add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--served-model-name", o->served_name, "Model id clients see");
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")
-      ->check(CLI::IsMember({"float32", "bfloat16"}))
+  cmd->add_option("--dtype", o->dtype,
+                  "float32, bfloat16 or int8 (int8 weights, bfloat16 activations)")
+      ->check(CLI::IsMember({"float32", "bfloat16", "int8"}))
       ->capture_default_str();
   cmd->add_option("--adapter", o->adapter, "LoRA adapter directory (PEFT format) merged on load");
   cmd->add_option("--max-batch", o->max_batch, "Requests decoded together")
