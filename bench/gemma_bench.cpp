@@ -10,6 +10,7 @@
 #include <gemma/messages.h>
 #include <gemma/model.h>
 #include <gemma/processor.h>
+#include <gemma/runtime.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -178,6 +179,7 @@ Options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
+  gemma::reuse_freed_memory();  // as the gemma CLI does
   try {
     if (options.threads > 0) at::set_num_threads(options.threads);
     const auto load_start = Clock::now();

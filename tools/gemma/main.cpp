@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "gemma/error.h"
+#include "gemma/runtime.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ std::string one_line(std::string text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gemma::reuse_freed_memory();
   CLI::App app{"gemma: run Gemma 3n models with LibTorch"};
   app.require_subcommand(1);
   std::vector<gemma::cli::Action> actions = {gemma::cli::add_info_command(app),
