@@ -3,8 +3,15 @@
 // ceiling tokens/s = bandwidth / bytes. A decode step reads every text-decoder weight once (the
 // tied embedding matrix as the LM head included) except the per-layer-embedding table, of which it
 // gathers one row per layer, and the dead K/V projections that hub checkpoints still carry for
-// KV-shared layers; the towers and multimodal embedders are not read at all. Prints one JSON object.
-//   gemma_bandwidth_probe [--model DIR] [--dtype bfloat16|float32] [--threads N] [--gib G] [--runs R]
+// KV-shared layers; the towers and multimodal embedders are not read at all. It also measures the
+// bfloat16 matrix-product throughput (at::matmul, prefill-shaped), which bounds prefill: a prompt
+// token costs 2 FLOPs per decoder weight (the LM head runs for the last position only).
+// Prints one JSON object.
+//   gemma_bandwidth_probe [--model DIR] [--dtype bfloat16|float32|int8] [--threads N] [--gib G]
+//                         [--runs R]
+#include <ATen/Parallel.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/randn.h>
 #include <gemma/config.h>
 #include <gemma/error.h>
 
@@ -67,7 +74,26 @@ nlohmann::json safetensors_header(const std::filesystem::path& file) {
 
 struct DecodeBytes {
   uint64_t read = 0, ple_table = 0, dead_kv = 0, not_read = 0;
+  uint64_t read_elements = 0, lm_head_elements = 0;
 };
+
+// Best of `runs` bfloat16 products [512, 2048] x [2048, 8192] (an E2B MLP projection over a
+// 512-token prompt); FLOPs per second.
+double matmul_flops(int threads, int runs) {
+  at::set_num_threads(threads);
+  const int64_t m = 512, k = 2048, n = 8192;
+  auto a = at::randn({m, k}).to(at::kBFloat16);
+  auto b = at::randn({k, n}).to(at::kBFloat16);
+  at::matmul(a, b);  // oneDNN's first call creates its kernels
+  double best = 0;
+  for (int run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    at::matmul(a, b);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, 2.0 * m * k * n / s);
+  }
+  return best;
+}
 
 // Bytes per element of a safetensors dtype name (the float types checkpoints use).
 uint64_t element_bytes(const std::string& dtype) {
@@ -101,6 +127,8 @@ DecodeBytes decode_bytes(const std::filesystem::path& dir, double dtype_bytes) {
         out.dead_kv += bytes;
       } else {
         out.read += bytes;
+        out.read_elements += elements;
+        if (name == "model.language_model.embed_tokens.weight") out.lm_head_elements = elements;
       }
     }
   }
@@ -116,7 +144,8 @@ int main(int argc, char** argv) {
   double gib = 2;
   int runs = 5;
   app.add_option("--model", model, "Model directory: also report the decode ceiling");
-  app.add_option("--dtype", dtype, "Weights in the run (bfloat16, float32; 'stored': as stored)")
+  app.add_option("--dtype", dtype,
+                 "Weights in the run (bfloat16, float32, int8; 'stored': as stored)")
       ->capture_default_str();
   app.add_option("--threads", threads, "Reading threads")->capture_default_str();
   app.add_option("--gib", gib, "Buffer size (far larger than the last-level cache)")->capture_default_str();
@@ -126,10 +155,13 @@ int main(int argc, char** argv) {
     std::vector<uint64_t> buffer(static_cast<std::size_t>(gib * (1 << 30)) / sizeof(uint64_t));
     for (std::size_t i = 0; i < buffer.size(); ++i) buffer[i] = i * 2654435761u;  // touch every page
     const double bandwidth = read_bandwidth(buffer, threads, runs);
+    const double flops = matmul_flops(threads, runs);
     nlohmann::json report = {{"threads", threads}, {"buffer_gib", gib},
-                             {"read_bandwidth_gb_per_s", bandwidth / 1e9}};
+                             {"read_bandwidth_gb_per_s", bandwidth / 1e9},
+                             {"bf16_matmul_gflop_per_s", flops / 1e9}};
     if (!model.empty()) {
-      const double dtype_bytes = dtype == "float32" ? 4 : dtype == "bfloat16" ? 2 : 0;
+      // int8: one byte per weight (the per-channel scales and the unquantised norms are noise).
+      const double dtype_bytes = dtype == "float32" ? 4 : dtype == "bfloat16" ? 2 : dtype == "int8" ? 1 : 0;
       const auto bytes = decode_bytes(model, dtype_bytes);
       report["dtype"] = dtype;
       report["decode_bytes_per_token"] = bytes.read;
@@ -137,6 +169,9 @@ int main(int argc, char** argv) {
       report["dead_kv_bytes_not_read"] = bytes.dead_kv;
       report["towers_and_embedders_bytes_not_read"] = bytes.not_read;
       report["decode_ceiling_tokens_per_s"] = bandwidth / static_cast<double>(bytes.read);
+      const double prefill_flops = 2.0 * static_cast<double>(bytes.read_elements - bytes.lm_head_elements);
+      report["prefill_flops_per_token"] = prefill_flops;
+      report["bf16_prefill_ceiling_tokens_per_s"] = flops / prefill_flops;
     }
     std::cout << report.dump() << std::endl;
   } catch (const gemma::Error& e) {

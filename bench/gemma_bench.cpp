@@ -23,13 +23,12 @@
 #include <string>
 #include <vector>
 
+#include "text_prompt.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Repeated until the templated prompt is long enough; bench_transformers.py uses the same text.
-constexpr const char* kFiller =
-    "The quick brown fox jumps over the lazy dog while five boxing wizards jump quickly. ";
 constexpr const char* kImageQuestion = "Describe this image.";
 
 struct Options {
@@ -67,23 +66,6 @@ std::string ids_hash(const std::vector<int64_t>& ids) {
 std::vector<int64_t> row_ids(const at::Tensor& input_ids) {
   const auto ids = input_ids.select(0, 0).contiguous();
   return {ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel()};
-}
-
-// The filler repeated 1, 2, 4, ... times until the templated prompt has at least `tokens` tokens,
-// then cut to exactly `tokens` (the generation prompt may be cut off; the length is what counts).
-gemma::BatchEncoding text_prompt(const gemma::Processor& processor, int64_t tokens) {
-  std::string content = kFiller;
-  auto inputs = processor.apply_chat_template({gemma::chat::user({gemma::chat::text(content)})});
-  while (inputs.input_ids.size(1) < tokens) {
-    content += content;
-    inputs = processor.apply_chat_template({gemma::chat::user({gemma::chat::text(content)})});
-  }
-  inputs.input_ids = inputs.input_ids.narrow(1, 0, tokens);
-  inputs.attention_mask = inputs.attention_mask.narrow(1, 0, tokens);
-  if (inputs.token_type_ids.defined()) {
-    inputs.token_type_ids = inputs.token_type_ids.narrow(1, 0, tokens);
-  }
-  return inputs;
 }
 
 gemma::BatchEncoding image_prompt(const gemma::Processor& processor, const std::string& image) {
@@ -188,7 +170,7 @@ int main(int argc, char** argv) {
     const auto processor = gemma::Processor::from_pretrained(options.model);
     const double load_seconds = seconds_since(load_start);
     for (const auto& kind : options.kinds) {
-      const auto inputs = kind == "text" ? text_prompt(processor, options.prompt_tokens)
+      const auto inputs = kind == "text" ? gemma::bench::text_prompt(processor, options.prompt_tokens)
                                          : image_prompt(processor, options.image);
       auto report = measure(model, inputs, options);
       report.update({{"implementation", "gemma"},

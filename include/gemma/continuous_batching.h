@@ -31,9 +31,11 @@ class GEMMA_API ContinuousBatcher {
   /// the batch. `on_token` receives its tokens with row 0: the first one during this call, the
   /// others from step(); returning false ends the request (the token is kept). A request that
   /// ends on its first token never joins. Stop strings are not applied here (GenerationConfig's
-  /// stop_strings must be empty: the caller sees the text). Throws InvalidArgumentError for a
-  /// batch of several rows, what resolve_generation() throws, GenerationError for an over-long
-  /// request, ResourceError when memory runs out; the running batch is unaffected.
+  /// stop_strings must be empty: the caller sees the text). The batch keeps its own growing KV
+  /// cache: cache_implementation "static" is refused, a model default ignored. Throws
+  /// InvalidArgumentError for a batch of several rows, what resolve_generation() throws,
+  /// GenerationError for an over-long request, ResourceError when memory runs out; the running
+  /// batch is unaffected.
   void add(const BatchEncoding& inputs, const GenerationConfig& config, TokenCallback on_token);
 
   /// One decode step for every running request: each gets one token; those that end (EOS,

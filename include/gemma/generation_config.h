@@ -33,6 +33,12 @@ struct GenerationConfig {
   /// <end_of_turn>).
   std::optional<std::vector<int64_t>> eos_token_ids = {};
   std::vector<std::string> stop_strings = {};  ///< generation ends once the new text contains one
+  /// The KV cache: "dynamic" (default) grows with the tokens generated; "static" (transformers'
+  /// StaticCache) is allocated for prompt + max_new_tokens before prefill and keeps its shapes from
+  /// step to step, as CUDA graphs need (on the CPU it is slower: attention reads the whole
+  /// capacity). Default: generation_config's, where "hybrid" reads as "dynamic" as in
+  /// transformers 5. ContinuousBatcher manages its own caches and refuses "static".
+  std::optional<std::string> cache_implementation = {};
 };
 
 /// A GenerationConfig with every value decided (what generate() runs with); fields mean what the
@@ -49,6 +55,7 @@ struct ResolvedGeneration {
   std::vector<int64_t> eos_token_ids;
   int64_t pad_token_id = 0;  ///< fills finished rows: generation_config's, else the first EOS id
   std::vector<std::string> stop_strings;
+  std::string cache_implementation = "dynamic";  ///< "dynamic" or "static"
 };
 
 /// Merges `call` over `defaults` the way transformers merges generate() kwargs over the model's

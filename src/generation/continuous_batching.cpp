@@ -85,6 +85,12 @@ void ContinuousBatcher::Impl::add(const BatchEncoding& inputs, const GenerationC
   if (!config.stop_strings.empty()) {
     throw InvalidArgumentError("ContinuousBatcher::add does not apply stop_strings");
   }
+  // Rows join and leave the batched cache, which changes its shapes. A model default of "static"
+  // is ignored, as transformers' continuous batching ignores cache_implementation.
+  if (config.cache_implementation == "static") {
+    throw InvalidArgumentError(
+        "ContinuousBatcher::add does not use a static KV cache (cache_implementation \"static\")");
+  }
   auto& net = model->loaded.model;
   const auto& device = model->device;
   auto resolved = resolve_generation(config, model->generation, ids.size(1));

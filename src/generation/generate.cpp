@@ -21,6 +21,19 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The dynamic cache is reserved for the prompt + 256 tokens and grown as tokens come: most
+// generations stop at EOS long before max_new_tokens. The static one holds them all from the start.
+KvCache make_cache(const TextConfig& text, int64_t batch, int64_t prompt,
+                   const ResolvedGeneration& config, const at::TensorOptions& options) {
+  const int64_t capacity = prompt + config.max_new_tokens;
+  if (config.cache_implementation == "static") {
+    return KvCache::make_static(text, batch, capacity, options);
+  }
+  constexpr int64_t kFirstDecodeTokens = 256;
+  return KvCache(text, batch, capacity, options,
+                 prompt + std::min(config.max_new_tokens, kFirstDecodeTokens));
+}
+
 }  // namespace
 
 GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor& input_ids,
@@ -30,11 +43,8 @@ GenerateResult generate(model::ForConditionalGeneration& model, const at::Tensor
   const auto b = input_ids.size(0), t = input_ids.size(1);
   check_lengths(model, t, config);
   const auto param = model->parameters().front();
-  // Grown as tokens come: most generations stop at EOS long before max_new_tokens.
-  constexpr int64_t kFirstDecodeTokens = 256;
-  KvCache cache(model->config().text, b, t + config.max_new_tokens,
-                at::TensorOptions().dtype(param.scalar_type()).device(param.device()),
-                t + std::min(config.max_new_tokens, kFirstDecodeTokens));
+  auto cache = make_cache(model->config().text, b, t, config,
+                          at::TensorOptions().dtype(param.scalar_type()).device(param.device()));
   auto mask = attention_mask.defined() ? attention_mask.to(at::kLong)
                                        : at::ones({b, t}, input_ids.options().dtype(at::kLong));
   // Left padding per row: the repetition penalty ignores it, as transformers does.

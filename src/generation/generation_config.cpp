@@ -11,6 +11,16 @@ void require(bool ok, const std::string& problem) {
   if (!ok) throw InvalidArgumentError("generation config: " + problem);
 }
 
+// transformers 5 reads "hybrid" as unset (the dynamic cache): the Gemma 3n checkpoints carry it
+// from when models with sliding layers were forced onto a static cache (transformers #40039).
+std::string resolve_cache_implementation(const std::string& name) {
+  if (name.empty() || name == "hybrid") return "dynamic";
+  require(name == "dynamic" || name == "static",
+          fmt::format("cache_implementation \"{}\" is not supported: use \"dynamic\" or \"static\"",
+                      name));
+  return name;
+}
+
 }  // namespace
 
 ResolvedGeneration resolve_generation(const GenerationConfig& call,
@@ -32,6 +42,8 @@ ResolvedGeneration resolve_generation(const GenerationConfig& call,
   // transformers pads finished rows with pad_token_id, falling back to the first EOS id.
   r.pad_token_id = defaults.pad_token_id.value_or(r.eos_token_ids.empty() ? 0 : r.eos_token_ids[0]);
   r.stop_strings = call.stop_strings;
+  r.cache_implementation = resolve_cache_implementation(
+      call.cache_implementation.value_or(defaults.cache_implementation));
 
   require(
       r.max_new_tokens > 0,

@@ -27,6 +27,13 @@ KvCache::KvCache(const TextConfig& config, int64_t batch, int64_t capacity,
   }
 }
 
+KvCache KvCache::make_static(const TextConfig& config, int64_t batch, int64_t capacity,
+                             const at::TensorOptions& options) {
+  KvCache cache(config, batch, capacity, options, /*reserve=*/capacity);
+  cache.static_ = true;
+  return cache;
+}
+
 std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& keys,
                                                   const at::Tensor& values) {
   const int64_t t = keys.size(2);
@@ -51,12 +58,21 @@ std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& k
   }
   k.narrow(2, length_, t).copy_(keys);
   v.narrow(2, length_, t).copy_(values);
+  if (static_) return {k, v};
   return {k.narrow(2, 0, length_ + t), v.narrow(2, 0, length_ + t)};
 }
 
 void KvCache::advance(int64_t tokens) { length_ += tokens; }
 
+void KvCache::check_dynamic(const char* operation) const {
+  if (static_) {
+    throw InternalError(fmt::format("{} changes the shape of a static KV cache", operation));
+  }
+}
+
 void KvCache::append_rows(const KvCache& other) {
+  check_dynamic("append_rows");
+  other.check_dynamic("append_rows");
   if (keys_.size() != other.keys_.size()) {
     throw InternalError("KV caches of different models cannot be batched together");
   }
@@ -86,6 +102,7 @@ void KvCache::append_rows(const KvCache& other) {
 }
 
 void KvCache::keep_rows(const at::Tensor& rows, int64_t front) {
+  check_dynamic("keep_rows");
   if (front < 0 || front > length_) {
     throw InternalError(fmt::format("cannot drop {} of {} cached positions", front, length_));
   }

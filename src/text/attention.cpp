@@ -60,10 +60,10 @@ std::pair<at::Tensor, at::Tensor> rotary_tables(const at::Tensor& positions, dou
 at::Tensor attention_mask(const at::Tensor& key_padding, int64_t past, int64_t tokens,
                           int64_t sliding_window, c10::ScalarType dtype) {
   const auto device = key_padding.device();
-  const auto total = past + tokens;
-  auto q =
-      at::arange(past, total, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(1);
-  auto k = at::arange(0, total, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(0);
+  const auto index = at::TensorOptions().dtype(at::kLong).device(device);
+  auto q = at::arange(past, past + tokens, index).unsqueeze(1);
+  // A static cache's keys run past past + T: causality excludes those slots, as not yet written.
+  auto k = at::arange(0, key_padding.size(1), index).unsqueeze(0);
   auto allowed = k <= q;  // [T, S]
   if (sliding_window > 0) allowed = allowed & (q - k < sliding_window);
   auto keep = allowed.unsqueeze(0) & key_padding.to(at::kBool).unsqueeze(1);  // [B, T, S]

@@ -34,9 +34,10 @@ struct AttentionContext {
 std::pair<at::Tensor, at::Tensor> rotary_tables(const at::Tensor& positions, double theta,
                                                 int64_t head_dim, c10::ScalarType dtype);
 
-// Additive masks for queries at cache slots [past, past + T) over keys [0, past + T): causal,
-// within `sliding_window` for sliding layers, and excluding keys whose `key_padding` [B, past + T]
-// entry is 0. Disallowed entries get the dtype's lowest finite value, as transformers does.
+// Additive masks [B, 1, T, S] for queries at cache slots [past, past + T) over keys [0, S), S =
+// key_padding.size(1) (past + T, or a static cache's capacity): causal, within `sliding_window`
+// for sliding layers, and excluding keys whose `key_padding` [B, S] entry is 0. Disallowed entries
+// get the dtype's lowest finite value, as transformers does.
 at::Tensor attention_mask(const at::Tensor& key_padding, int64_t past, int64_t tokens,
                           int64_t sliding_window, c10::ScalarType dtype);
 

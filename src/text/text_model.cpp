@@ -1,11 +1,13 @@
 #include "text/text_model.h"
 
+#include <ATen/ops/cat.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/rsqrt.h>
 #include <ATen/ops/scalar_tensor.h>
 #include <ATen/ops/sqrt.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/where.h>
+#include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 
 #include <cmath>
@@ -73,6 +75,18 @@ at::Tensor TextModelImpl::match_magnitude(const at::Tensor& x, const at::Tensor&
   return x * target / magnitude;
 }
 
+namespace {
+
+// A static cache attends over its whole buffer: the slots not yet written are padding (0).
+at::Tensor pad_keys(const at::Tensor& key_padding, int64_t keys) {
+  const auto missing = keys - key_padding.size(1);
+  if (missing <= 0) return key_padding;
+  return at::cat({key_padding, at::zeros({key_padding.size(0), missing}, key_padding.options())},
+                 1);
+}
+
+}  // namespace
+
 TextOutput TextModelImpl::forward(const TextForward& in) {
   const auto& h0 = in.inputs_embeds;
   const auto b = h0.size(0), t = h0.size(1);
@@ -94,6 +108,7 @@ TextOutput TextModelImpl::forward(const TextForward& in) {
       in.key_padding.defined()
           ? in.key_padding
           : at::ones({b, past + t}, at::TensorOptions().dtype(at::kLong).device(h0.device()));
+  if (in.cache) key_padding = pad_keys(key_padding, in.cache->mask_length(t));
   // Indexed by LayerType: sliding layers use the local base, full layers the global one.
   const double thetas[2] = {config_.rope_local_base_freq, config_.rope_theta};
   const int64_t windows[2] = {config_.sliding_window, 0};

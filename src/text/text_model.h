@@ -21,7 +21,9 @@ struct TextForward {
   at::Tensor inputs_embeds;     // [B, T, D]: embed_tokens output, multimodal features merged in
   at::Tensor per_layer_inputs;  // [B, T, L, E]: embed_tokens_per_layer(ids)
   at::Tensor position_ids;      // [B, T]
-  at::Tensor key_padding;       // [B, past + T], 1 for real tokens; all ones when undefined
+  // [B, past + T], 1 for real tokens; all ones when undefined. Padded with zeros to a static
+  // cache's capacity.
+  at::Tensor key_padding;
   generation::KvCache* cache = nullptr;
   bool output_hidden_states = false;
 };

@@ -163,5 +163,10 @@ TEST_CASE("ContinuousBatcher refuses what it cannot run, by name", "[unit][gener
   CHECK_THROWS_AS(batcher.add(a.inputs, {.max_new_tokens = int64_t{1} << 62}, {}),
                   gemma::GenerationError);
   CHECK_THROWS_AS(batcher.add(a.inputs, {.stop_strings = {"x"}}, {}), gemma::InvalidArgumentError);
+  // Rows joining and leaving reshape the batched cache: a fixed-shape one cannot serve.
+  CHECK_THROWS_AS(batcher.add(a.inputs, {.cache_implementation = "static"}, {}),
+                  gemma::InvalidArgumentError);
+  CHECK_THROWS_WITH(batcher.add(a.inputs, {.cache_implementation = "static"}, {}),
+                    Catch::Contains("static"));
   CHECK(batcher.size() == 0);
 }

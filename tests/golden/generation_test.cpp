@@ -43,6 +43,26 @@ void check_rows(const gemma::GenerateResult& got, const at::Tensor& want) {
   }
 }
 
+// Greedy generate() with `cache_implementation` on the single, long (past the sliding window),
+// batched (left-padded) and multi-turn prompts must give transformers' tokens.
+void check_greedy_goldens(const std::optional<std::string>& cache_implementation) {
+  const auto defaults = gemma::load_generation_defaults(gemma::test::tiny_model_dir());
+  for (const char* name : {"model_a_text.safetensors", "model_b_long.safetensors",
+                           "model_c_batch.safetensors", "model_g_multi_turn.safetensors"}) {
+    INFO(name);
+    auto g = load_golden(name);
+    gemma::GenerationConfig call;
+    call.do_sample = false;
+    call.max_new_tokens = g["generated_ids"].size(1);
+    call.cache_implementation = cache_implementation;
+    auto config = gemma::resolve_generation(call, defaults, g["input_ids"].size(1));
+    auto result = gemma::generation::generate(tiny_model().model, g["input_ids"],
+                                              g["attention_mask"], config);
+    check_rows(result, g["generated_ids"]);
+    CHECK(result.stats.prompt_tokens == g["attention_mask"].sum().item<int64_t>());
+  }
+}
+
 }  // namespace
 
 TEST_CASE("logits processors equal transformers'", "[golden][generation]") {
@@ -61,20 +81,98 @@ TEST_CASE("logits processors equal transformers'", "[golden][generation]") {
 
 TEST_CASE("greedy generate() equals transformers' on single, long, batched and multi-turn prompts",
           "[golden][generation]") {
-  const auto defaults = gemma::load_generation_defaults(gemma::test::tiny_model_dir());
-  for (const char* name : {"model_a_text.safetensors", "model_b_long.safetensors",
-                           "model_c_batch.safetensors", "model_g_multi_turn.safetensors"}) {
-    INFO(name);
-    auto g = load_golden(name);
-    gemma::GenerationConfig call;
-    call.do_sample = false;
-    call.max_new_tokens = g["generated_ids"].size(1);
-    auto config = gemma::resolve_generation(call, defaults, g["input_ids"].size(1));
-    auto result = gemma::generation::generate(tiny_model().model, g["input_ids"],
-                                              g["attention_mask"], config);
-    check_rows(result, g["generated_ids"]);
-    CHECK(result.stats.prompt_tokens == g["attention_mask"].sum().item<int64_t>());
+  check_greedy_goldens(std::nullopt);  // generation_config.json's "hybrid": the dynamic cache
+}
+
+TEST_CASE("greedy generate() with a static KV cache equals transformers'", "[golden][generation]") {
+  check_greedy_goldens("static");
+}
+
+TEST_CASE("a static KV cache gives the dynamic cache's logits on a left-padded batch",
+          "[golden][generation]") {
+  // model_c_batch: rows of 17 and 50 prompt tokens, the first left-padded. Both caches decode the
+  // same greedy tokens in lockstep; every step's logits at the real positions must agree.
+  // Measured max|Δ| = 0 (bit-identical, float32, CPU): the unwritten slots and the padding get
+  // the lowest float, whose exp is exactly 0, so the longer softmax rows add only exact zeros and
+  // the single-query decode path multiplies them by zero-filled V rows.
+  auto g = load_golden("model_c_batch.safetensors");
+  auto& model = tiny_model().model;
+  const auto& text = model->config().text;
+  const auto b = g["input_ids"].size(0), t = g["input_ids"].size(1);
+  constexpr int64_t kNewTokens = 16;
+  const auto options = at::TensorOptions().dtype(at::kFloat);
+  gemma::generation::KvCache dynamic(text, b, t + kNewTokens, options, /*reserve=*/t + 1);
+  auto fixed = gemma::generation::KvCache::make_static(text, b, t + kNewTokens, options);
+  at::NoGradGuard no_grad;
+  auto mask = g["attention_mask"];
+  auto step_ids = g["input_ids"];
+  double max_diff = 0;
+  for (int64_t step = 0; step < kNewTokens; ++step) {
+    INFO("step " << step);
+    const auto want = model->forward({step_ids, mask, {}, &dynamic}).logits;
+    const auto got = model->forward({step_ids, mask, {}, &fixed}).logits;
+    // A padding query attends to no key, and its softmax spreads over all of them (more in the
+    // static cache): only the real positions' logits mean anything.
+    const auto real = mask.narrow(1, t + step - step_ids.size(1), step_ids.size(1)).to(at::kBool);
+    max_diff = std::max(max_diff,
+                        (got - want).abs().masked_select(real.unsqueeze(-1)).max().item<double>());
+    const auto next = want.select(1, -1).argmax(-1);
+    CHECK(at::equal(next, got.select(1, -1).argmax(-1)));
+    step_ids = next.unsqueeze(1);
+    mask = at::cat({mask, at::ones({b, 1}, mask.options())}, 1);
   }
+  CHECK(fixed.length() == t + kNewTokens);
+  CHECK(max_diff == 0.0);
+}
+
+TEST_CASE("a static KV cache is allocated once, at full capacity, and not for KV-shared layers",
+          "[unit][generation]") {
+  auto g = load_golden("model_c_batch.safetensors");
+  auto& model = tiny_model().model;
+  const auto& text = model->config().text;
+  const auto b = g["input_ids"].size(0), t = g["input_ids"].size(1);
+  const int64_t capacity = t + 4;
+  auto cache = gemma::generation::KvCache::make_static(text, b, capacity, at::kFloat);
+  CHECK(cache.is_static());
+  CHECK(cache.mask_length(t) == capacity);
+  const std::vector<int64_t> full = {b, text.num_key_value_heads, capacity, text.head_dim};
+  std::vector<const void*> storage;
+  int shared = 0;
+  for (int l = 0; l < text.num_hidden_layers; ++l) {
+    const auto [k, v] = cache.buffers(l);
+    if (text.kv_shared_layer_index(l) >= 0) {
+      ++shared;
+      CHECK_FALSE(k.defined());
+      CHECK_FALSE(v.defined());
+      continue;
+    }
+    CHECK(k.sizes().vec() == full);
+    CHECK(v.sizes().vec() == full);
+    storage.push_back(k.data_ptr());
+    storage.push_back(v.data_ptr());
+  }
+  CHECK(shared == 4);  // layers 4-7 of the tiny model
+  at::NoGradGuard no_grad;
+  auto mask = g["attention_mask"];
+  auto step_ids = g["input_ids"];
+  for (int64_t step = 0; step < 5; ++step) {  // prefill, then decode up to the last slot
+    const auto logits = model->forward({step_ids, mask, {}, &cache}).logits;
+    std::vector<const void*> now;
+    for (int l = 0; l < text.num_hidden_layers; ++l) {
+      const auto [k, v] = cache.buffers(l);
+      if (!k.defined()) continue;
+      CHECK(k.sizes().vec() == full);
+      now.push_back(k.data_ptr());
+      now.push_back(v.data_ptr());
+    }
+    CHECK(now == storage);
+    step_ids = logits.select(1, -1).argmax(-1).unsqueeze(1);
+    mask = at::cat({mask, at::ones({b, 1}, mask.options())}, 1);
+  }
+  CHECK(cache.length() == capacity);
+  // Continuous batching reshapes caches; a static one refuses.
+  CHECK_THROWS_AS(cache.keep_rows(at::arange(b), 0), gemma::InternalError);
+  CHECK_THROWS_AS(cache.append_rows(cache), gemma::InternalError);
 }
 
 TEST_CASE("seeded sampling equals transformers' token for token", "[golden][generation]") {
@@ -161,6 +259,28 @@ TEST_CASE("impossible generation settings are refused by name", "[unit][generati
   auto limited = defaults;
   limited.max_length = 20;
   CHECK_THROWS_WITH(gemma::resolve_generation({}, limited, 25), Catch::Contains("max_new_tokens"));
+}
+
+TEST_CASE("cache_implementation is dynamic or static, and nothing else", "[unit][generation]") {
+  gemma::GenerationDefaults defaults;
+  CHECK(gemma::resolve_generation({}, defaults, 5).cache_implementation == "dynamic");
+  CHECK(gemma::resolve_generation({.cache_implementation = "static"}, defaults, 5)
+            .cache_implementation == "static");
+  // The Gemma 3n checkpoints' generation_config.json says "hybrid", which transformers 5 reads as
+  // the dynamic cache; a call's value wins over the model's.
+  defaults.cache_implementation = "hybrid";
+  CHECK(gemma::resolve_generation({}, defaults, 5).cache_implementation == "dynamic");
+  CHECK(gemma::resolve_generation({.cache_implementation = "static"}, defaults, 5)
+            .cache_implementation == "static");
+  CHECK_THROWS_AS(gemma::resolve_generation({.cache_implementation = "offloaded"}, defaults, 5),
+                  gemma::InvalidArgumentError);
+  CHECK_THROWS_WITH(gemma::resolve_generation({.cache_implementation = "Static "}, defaults, 5),
+                    Catch::Contains("cache_implementation") && Catch::Contains("\"Static \""));
+  defaults.cache_implementation = "sliding_window";
+  CHECK_THROWS_WITH(gemma::resolve_generation({}, defaults, 5),
+                    Catch::Contains("\"sliding_window\""));
+  CHECK(gemma::resolve_generation({.cache_implementation = "dynamic"}, defaults, 5)
+            .cache_implementation == "dynamic");
 }
 
 TEST_CASE("the public Model streams UTF-8 text that adds up to the decoded reply",

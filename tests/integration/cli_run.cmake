@@ -7,6 +7,13 @@ add_test(NAME cli.run_greedy_matches_transformers
 set_tests_properties(cli.run_greedy_matches_transformers PROPERTIES LABELS integration
   PASS_REGULAR_EXPRESSION "\"token_ids\":\\[213,211,190,476,211,247,242,458,432,177,498,110,372,222,303,223,69,374,113,158,470,369,3,39,256,51,168,329,34,10,137,491,208,177,53,492,118,124,341,27\\]")
 
+# The static (fixed-shape) KV cache gives the same tokens.
+add_test(NAME cli.run_static_cache_matches_transformers
+  COMMAND gemma_cli run --model ${_model} --prompt "Write a short poem about the sea and the wind."
+          --greedy --max-new-tokens 40 --cache-implementation static --json)
+set_tests_properties(cli.run_static_cache_matches_transformers PROPERTIES LABELS integration
+  PASS_REGULAR_EXPRESSION "\"token_ids\":\\[213,211,190,476,211,247,242,458,432,177,498,110,372,222,303,223,69,374,113,158,470,369,3,39,256,51,168,329,34,10,137,491,208,177,53,492,118,124,341,27\\]")
+
 # Streaming to stdout with sampling options, a stop string and the bf16 path: the streamed text is
 # exactly what --json reports for the same seeded run, and not empty.
 add_test(NAME cli.run_streams

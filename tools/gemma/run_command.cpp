@@ -27,6 +27,7 @@ struct RunOptions {
   double video_fps = VideoOptions{}.fps;
   int64_t max_frames = VideoOptions{}.max_frames;
   std::string long_audio = "split";
+  std::optional<std::string> cache_implementation;
   double http_timeout = MediaLimits{}.http_timeout_seconds;
   std::optional<int64_t> max_new_tokens, top_k;
   std::optional<double> temperature, top_p, min_p, repetition_penalty;
@@ -90,6 +91,7 @@ GenerationConfig generation_config(const RunOptions& o, const Model& model, int6
   c.repetition_penalty = o.repetition_penalty;
   c.seed = o.seed;
   c.stop_strings = o.stop;
+  c.cache_implementation = o.cache_implementation;
   if (o.greedy) c.do_sample = false;
   if (o.temperature || o.top_k || o.top_p || o.min_p) c.do_sample = true;
   return c;
@@ -187,6 +189,10 @@ Action add_run_command(CLI::App& app) {
   cmd->add_option("--repetition-penalty", o->repetition_penalty, "Penalty for repeated tokens");
   cmd->add_option("--seed", o->seed, "Random seed for sampling")->check(integer_in<uint64_t>(0));
   cmd->add_option("--stop", o->stop, "Stop once the reply contains this string (repeatable)");
+  cmd->add_option("--cache-implementation", o->cache_implementation,
+                  "KV cache: dynamic (grows with the reply) or static (fixed shapes, allocated "
+                  "for prompt + max new tokens at once; slower on the CPU)")
+      ->check(CLI::IsMember({"dynamic", "static"}));
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", o->dtype,
                   "float32, bfloat16 or int8 (int8 weights, bfloat16 activations)")
