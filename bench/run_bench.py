@@ -6,6 +6,7 @@ Markdown table (bench/README.md defines the figures).
     ~/.cache/gemma/venv/bin/python bench/run_bench.py --model DIR [--device cpu] [--dtype bfloat16] [--threads 2]
         [--runs 1] [--warmup 1] [--prompt-tokens 512] [--new-tokens 64] [--image PATH] [--kinds text,image]
         [--gemma-bench build/bench/gemma_bench] [--json-out results.json] [--skip-gemma] [--skip-transformers]
+        [--gemma-int8]
         [--llama-bench PATH --gguf model-bf16.gguf --gguf model-q8_0.gguf]
 """
 
@@ -103,10 +104,10 @@ def gguf_label(gguf: str) -> str:
     return "llama.cpp " + re.sub(r"^model-", "", Path(gguf).name.removesuffix(".gguf"))
 
 
-def shared_arguments(args: argparse.Namespace) -> list[str]:
+def shared_arguments(args: argparse.Namespace, **override: str) -> list[str]:
     result = []
     for key in SHARED:
-        value = getattr(args, key)
+        value = override.get(key, getattr(args, key))
         if value is not None:
             result += [f"--{key.replace('_', '-')}", str(value)]
     return result
@@ -116,35 +117,44 @@ def fmt(key: str, value: float) -> str:
     return f"{value / 2**30:.2f}" if key == "peak_memory_bytes" else f"{value:.3g}"
 
 
-def table(gemma: dict | None, transformers: dict | None, llama: dict[str, dict] | None = None) -> str:
-    """Columns: gemma, transformers, gemma / transformers (as before), then per GGUF llama.cpp and gemma / llama.cpp;
-    a skipped side leaves out its columns and the ratios that need it."""
+def table(gemma: dict | None, transformers: dict | None, llama: dict[str, dict] | None = None,
+          gemma_int8: dict | None = None) -> str:
+    """Columns: gemma, [gemma int8], transformers, gemma / transformers (as before), then per GGUF llama.cpp and
+    gemma / llama.cpp (and gemma int8 / llama.cpp q8_0 for a q8_0 file); a skipped side leaves out its columns
+    and the ratios that need it."""
     llama = llama or {}
-    sides = [(name, side) for name, side in (("gemma", gemma), ("transformers", transformers)) if side is not None]
+    sides = [(name, side) for name, side in (("gemma", gemma), ("gemma int8", gemma_int8),
+                                             ("transformers", transformers)) if side is not None]
     others = ([("transformers", transformers)] if transformers is not None else []) + [
         (label, {"text": report}) for label, report in llama.items()]
     columns = [name for name, _ in sides]
     if gemma is not None and transformers is not None:
         columns.append("gemma / transformers")
+    def int8_pair(label: str) -> bool:
+        return gemma_int8 is not None and label.endswith("q8_0")
+
     for label in llama:
         columns.append(label)
         if gemma is not None:
             columns.append(f"gemma / {label}")
+        if int8_pair(label):
+            columns.append(f"gemma int8 / {label}")
     lines = ["| prompt | figure | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     kinds = list(dict.fromkeys(kind for _, side in sides for kind in side)) or (["text"] if llama else [])
     for kind in kinds:
         first = next((side[kind] for _, side in sides if kind in side), None) or next(iter(llama.values()))
         prompt = f"{kind}: {first['prompt_tokens']} + {first['new_tokens']} tokens"
         for row, (key, label, reading) in enumerate(FIGURES):
-            cells = [fmt(key, side[kind][key]) for _, side in sides]
+            cells = [fmt(key, side[kind][key]) if kind in side else "n/a" for _, side in sides]
             for name, other in others:
                 o = other.get(kind)
                 if name != "transformers":
                     cells.append(fmt(key, o[key]) if o else (NO_LLAMA_IMAGE if row == 0 else "n/a"))
-                if gemma is not None:
-                    g = gemma[kind]
-                    ratio = g[key] / o[key] if o and o[key] else float("nan")
-                    cells.append(f"{ratio:.2f} ({reading})" if o else "n/a")
+                numerators = ([gemma] if gemma is not None else []) + ([gemma_int8] if int8_pair(name) else [])
+                for numerator in numerators:
+                    g = numerator.get(kind)
+                    ratio = g[key] / o[key] if g and o and o[key] else float("nan")
+                    cells.append(f"{ratio:.2f} ({reading})" if g and o else "n/a")
             lines.append(f"| {prompt} | {label} | " + " | ".join(cells) + " |")
             prompt = ""
     return "\n".join(lines)
@@ -182,6 +192,8 @@ def main() -> None:
     parser.add_argument("--gemma-bench", default=str(ROOT / "build/bench/gemma_bench"))
     parser.add_argument("--json-out", type=Path, help="also write all sides' reports here")
     parser.add_argument("--skip-gemma", action="store_true", help="leave out the gemma side")
+    parser.add_argument("--gemma-int8", action="store_true", help="also run gemma with --dtype int8 (int8 weights, "
+                        "bfloat16 activations) as a column of its own")
     parser.add_argument("--skip-transformers", action="store_true", help="leave out the transformers side")
     parser.add_argument("--llama-bench", default=str(LLAMA_BENCH), help="llama.cpp's llama-bench (the llama.cpp "
                         "side runs when --gguf is given; scripts/build_llama_bench.sh builds it)")
@@ -202,6 +214,10 @@ def main() -> None:
     if not args.skip_gemma:
         loads.append(f"before gemma: {load_average()}")
         gemma = run_side("gemma", [args.gemma_bench, *shared])
+    gemma_int8 = None
+    if args.gemma_int8:
+        loads.append(f"before gemma int8: {load_average()}")
+        gemma_int8 = run_side("gemma int8", [args.gemma_bench, *shared_arguments(args, dtype="int8")])
     if not args.skip_transformers:
         loads.append(f"before transformers: {load_average()}")
         transformers = run_side("transformers", [sys.executable, str(ROOT / "bench/bench_transformers.py"), *shared])
@@ -210,7 +226,7 @@ def main() -> None:
         llama[gguf_label(gguf)] = run_llama(args, gguf)
     loads.append(f"after: {load_average()}")
 
-    print(table(gemma, transformers, llama))
+    print(table(gemma, transformers, llama, gemma_int8))
     print()
     if gemma is not None and transformers is not None:
         for note in agreement(gemma, transformers):
@@ -224,7 +240,8 @@ def main() -> None:
               f"random prompt ids (llama-bench does not tokenize), decode measured after a prompt-long context; "
               f"{min(args.warmup, 1)} warm-up")
     if args.json_out:
-        args.json_out.write_text(json.dumps({"gemma": gemma, "transformers": transformers, "llama.cpp": llama,
+        args.json_out.write_text(json.dumps({"gemma": gemma, "gemma int8": gemma_int8,
+                                             "transformers": transformers, "llama.cpp": llama,
                                              "load_average": loads}, indent=2) + "\n")
 
 

@@ -29,9 +29,12 @@ TextModelImpl::TextModelImpl(const TextConfig& config, const at::TensorOptions& 
   layers = register_module("layers", torch::nn::ModuleList());
   for (int i = 0; i < l; ++i) layers->push_back(DecoderLayer(config, i, options));
   norm = register_module("norm", nn::RMSNorm(d, config.rms_norm_eps, true, options));
+  // On CUDA the per-layer-embedding table (4 GB in E2B's bf16) stays in host memory, a view on the
+  // mapped checkpoint: a step needs one row per token, gathered on the CPU and copied over.
   embed_tokens_per_layer = register_module(
       "embed_tokens_per_layer",
-      nn::ScaledEmbedding(config.vocab_size_per_layer_input, l * e, std::sqrt(double(e)), options));
+      nn::ScaledEmbedding(config.vocab_size_per_layer_input, l * e, std::sqrt(double(e)),
+                          options.device().is_cuda() ? options.device(at::kCPU) : options));
   per_layer_model_projection =
       register_module("per_layer_model_projection", nn::Linear(d, l * e, options));
   per_layer_projection_norm = register_module("per_layer_projection_norm",
@@ -52,7 +55,12 @@ at::Tensor TextModelImpl::per_layer_inputs(const at::Tensor& input_ids) const {
   auto sizes = input_ids.sizes().vec();
   sizes.push_back(config_.num_hidden_layers);
   sizes.push_back(config_.hidden_size_per_layer_input);
-  return embed_tokens_per_layer->forward(ids).reshape(sizes);
+  const auto table_device = embed_tokens_per_layer->weight.device();
+  if (table_device == ids.device()) return embed_tokens_per_layer->forward(ids).reshape(sizes);
+  // Host table, device model: gather the rows on the CPU into page-locked memory, so that the
+  // copy to the device is a DMA that does not wait for the host.
+  auto rows = embed_tokens_per_layer->forward(ids.to(table_device)).reshape(sizes);
+  return rows.pin_memory().to(ids.device(), /*non_blocking=*/true);
 }
 
 at::Tensor TextModelImpl::project_per_layer_inputs(const at::Tensor& embeds,
