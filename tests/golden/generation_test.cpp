@@ -88,13 +88,17 @@ TEST_CASE("greedy generate() with a static KV cache equals transformers'", "[gol
   check_greedy_goldens("static");
 }
 
-TEST_CASE("a static KV cache gives the dynamic cache's logits on a left-padded batch",
+TEST_CASE("a static KV cache gives the dynamic cache's logits and tokens on a left-padded batch",
           "[golden][generation]") {
   // model_c_batch: rows of 17 and 50 prompt tokens, the first left-padded. Both caches decode the
-  // same greedy tokens in lockstep; every step's logits at the real positions must agree.
-  // Measured max|Δ| = 0 (bit-identical, float32, CPU): the unwritten slots and the padding get
-  // the lowest float, whose exp is exactly 0, so the longer softmax rows add only exact zeros and
-  // the single-query decode path multiplies them by zero-filled V rows.
+  // same greedy tokens in lockstep; every step's logits at the real positions must agree, and the
+  // tokens be equal.
+  // Not bit-identical: measured max|Δ| = 2.7e-4 over the 16 steps (8.4e-5 at prefill; at worst
+  // 1.1e-5 of max|logit|), float32 on the CPU, with 1 or 2 threads alike. The masked slots add
+  // only exact zeros (exp of the lowest float times zero-filled V rows), but over rows of 66 keys
+  // instead of 50 + step: SDPA's (prefill) and the decode path's probabilities·V reductions sum
+  // in another order (≈5e-7 per attention output), which grows through the layers. Within the
+  // 1e-4 × max|logit| that the goldens allow against transformers.
   auto g = load_golden("model_c_batch.safetensors");
   auto& model = tiny_model().model;
   const auto& text = model->config().text;
@@ -106,7 +110,6 @@ TEST_CASE("a static KV cache gives the dynamic cache's logits on a left-padded b
   at::NoGradGuard no_grad;
   auto mask = g["attention_mask"];
   auto step_ids = g["input_ids"];
-  double max_diff = 0;
   for (int64_t step = 0; step < kNewTokens; ++step) {
     INFO("step " << step);
     const auto want = model->forward({step_ids, mask, {}, &dynamic}).logits;
@@ -114,15 +117,14 @@ TEST_CASE("a static KV cache gives the dynamic cache's logits on a left-padded b
     // A padding query attends to no key, and its softmax spreads over all of them (more in the
     // static cache): only the real positions' logits mean anything.
     const auto real = mask.narrow(1, t + step - step_ids.size(1), step_ids.size(1)).to(at::kBool);
-    max_diff = std::max(max_diff,
-                        (got - want).abs().masked_select(real.unsqueeze(-1)).max().item<double>());
+    const auto diff = (got - want).abs().masked_select(real.unsqueeze(-1)).max().item<double>();
+    CHECK(diff <= 1e-4 * want.abs().max().item<double>());
     const auto next = want.select(1, -1).argmax(-1);
     CHECK(at::equal(next, got.select(1, -1).argmax(-1)));
     step_ids = next.unsqueeze(1);
     mask = at::cat({mask, at::ones({b, 1}, mask.options())}, 1);
   }
-  CHECK(fixed.length() == t + kNewTokens);
-  CHECK(max_diff == 0.0);
+  CHECK(fixed.length() == t + kNewTokens - 1);  // the last token is not fed back
 }
 
 TEST_CASE("a static KV cache is allocated once, at full capacity, and not for KV-shared layers",
