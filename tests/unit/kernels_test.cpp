@@ -62,8 +62,10 @@ TEST_CASE("decode_linear declines what it does not compute", "[unit][kernels]") 
 TEST_CASE("int8 weights are within half a step of the weight, per output channel",
           "[unit][kernels]") {
   at::manual_seed(3);
-  auto w = at::randn({300, 96}) * at::randn({300, 1}).abs();
+  // 300 x 96 in one block of rows, 600 x 2048 in several.
+  for (auto [n, k] : {std::pair<int64_t, int64_t>{300, 96}, {600, 2048}})
   for (auto dtype : {at::kBFloat16, at::kFloat}) {
+    auto w = at::randn({n, k}) * at::randn({n, 1}).abs();
     auto q = gemma::nn::quantize_int8(w, dtype);
     CHECK(q.q.scalar_type() == at::kChar);
     CHECK(q.scales.scalar_type() == dtype);
