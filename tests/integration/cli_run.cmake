@@ -14,6 +14,15 @@ add_test(NAME cli.run_static_cache_matches_transformers
 set_tests_properties(cli.run_static_cache_matches_transformers PROPERTIES LABELS integration
   PASS_REGULAR_EXPRESSION "\"token_ids\":\\[213,211,190,476,211,247,242,458,432,177,498,110,372,222,303,223,69,374,113,158,470,369,3,39,256,51,168,329,34,10,137,491,208,177,53,492,118,124,341,27\\]")
 
+# int8 weights (--dtype int8) through the CLI: the flag reaches the loader and a greedy reply of the
+# requested length comes back (its accuracy: tests/golden/text_model_test.cpp). Under ASan too.
+add_test(NAME cli.run_int8
+  COMMAND gemma_cli run --model ${_model} --prompt "Write a short poem about the sea and the wind."
+          --greedy --max-new-tokens 8 --dtype int8 --json)
+set_tests_properties(cli.run_int8 PROPERTIES LABELS integration
+  PASS_REGULAR_EXPRESSION
+  "\"token_ids\":\\[[0-9]+,[0-9]+,[0-9]+,[0-9]+,[0-9]+,[0-9]+,[0-9]+,[0-9]+\\]")
+
 # Streaming to stdout with sampling options, a stop string and the bf16 path: the streamed text is
 # exactly what --json reports for the same seeded run, and not empty.
 add_test(NAME cli.run_streams
