@@ -27,6 +27,12 @@ bool cpu_has_bf16_dot() {
   return has;
 }
 
+// GCC 12 warns inside its own avx512fintrin.h (the _mm256_undefined_* operand of the extract
+// intrinsic that _mm512_reduce_add_ps inlines): a false positive of that header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #define GEMMA_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 GEMMA_BF16_TARGET inline __m512bh load_bf16(const uint16_t* p) {
@@ -73,6 +79,8 @@ GEMMA_BF16_TARGET void gemv_range(const uint16_t* w, const uint16_t* x, int64_t 
     }
   }
 }
+
+#pragma GCC diagnostic pop
 
 }  // namespace
 
