@@ -119,7 +119,10 @@ at::Tensor AttentionImpl::forward(const at::Tensor& hidden, AttentionContext& ct
     if (producer_) ctx.shared_kv[type_] = {k, v};
   }
 
-  const bool decode_step = t == 1 && q.device().is_cpu() &&
+  // Below ~128 keys SDPA's single fused call is the faster one (fewer ops: tiny model, short
+  // contexts); above, its flash kernel's per-block cost for one query dominates.
+  constexpr int64_t kDecodeAttentionMinKeys = 128;
+  const bool decode_step = t == 1 && q.device().is_cpu() && k.size(2) >= kDecodeAttentionMinKeys &&
                            !(at::GradMode::is_enabled() && q.requires_grad());
   auto out = decode_step ? decode_attention(q, k, v, ctx.mask[type_])
                          : at::scaled_dot_product_attention(q, k, v, ctx.mask[type_], 0.0, false,

@@ -114,7 +114,10 @@ def finish_for(tokens, max_tokens=MAX_TOKENS):
 def test_main_server(args, data):
     image = os.path.join(data, "images", "rgb_landscape_256x160.png")
     wav = os.path.join(data, "audio", "sine440_1s_16k_mono.wav")
-    server = Server(args.cli, args.model, "--api-key", KEY, "--max-body-bytes", "2000000",
+    # A generous drain grace: the SIGTERM check below lets a 600-token stream finish, which under
+    # ASan on 2 busy cores has taken longer than the default 30 s.
+    server = Server(args.cli, args.model, "--api-key", KEY, "--shutdown-grace", "300",
+                    "--max-body-bytes", "2000000",
                     "--default-max-tokens", "16", "--max-batch", "4")
     client = server.client()
 
@@ -256,7 +259,7 @@ def test_main_server(args, data):
     t = threading.Thread(target=slow_stream)
     t.start()
     check("the stream to interrupt has started", started.wait(60))
-    rc = server.stop()
+    rc = server.stop(timeout=300)
     t.join(60)
     check("SIGTERM: the stream in flight completes", result.get("chunks") and
           result["chunks"][-1].choices[0].finish_reason == "length" and
