@@ -6,7 +6,6 @@
 #include <ATen/ops/full.h>
 #include <ATen/ops/full_like.h>
 #include <c10/core/GradMode.h>
-#include <ATen/ops/linear.h>
 #include <ATen/ops/masked_fill.h>
 #include <ATen/ops/tanh.h>
 #include <ATen/ops/where.h>
@@ -16,7 +15,7 @@
 
 #include "gemma/error.h"
 #include "generation/kv_cache.h"
-#include "nn/gemv.h"
+#include "nn/modules.h"
 
 namespace gemma::model {
 
@@ -210,14 +209,7 @@ ForwardOutput ForConditionalGenerationImpl::forward(const ForwardInputs& in) {
   if (in.logits_to_keep > 0 && in.logits_to_keep < hidden.size(1)) {
     hidden = hidden.narrow(1, hidden.size(1) - in.logits_to_keep, in.logits_to_keep);
   }
-  const auto& head = lm->embed_tokens->weight;
-  if (lm_head_int8_) {
-    result.logits = nn::int8_linear(hidden, *lm_head_int8_);
-  } else if (auto fast = nn::decode_linear(hidden, head)) {
-    result.logits = *std::move(fast);
-  } else {
-    result.logits = at::linear(hidden, head);
-  }
+  result.logits = nn::linear(hidden, lm->embed_tokens->weight, lm_head_int8_);
   if (config_.text.final_logit_softcapping) {
     const double cap = *config_.text.final_logit_softcapping;
     result.logits = at::tanh(result.logits / cap) * cap;

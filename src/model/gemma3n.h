@@ -80,8 +80,8 @@ class ForConditionalGenerationImpl : public torch::nn::Module {
                                Towers towers = {});
   ForwardOutput forward(const ForwardInputs& in);
   const ModelConfig& config() const { return config_; }
-  // int8 weight-only decoding (`--dtype int8`): every large Linear of the text decoder and a copy
-  // of the tied LM head become int8 with per-channel scales for `dtype` activations. The embedding
+  // int8 weight-only decoding (`--dtype int8`): every Linear of the text decoder but AltUp's and a
+  // copy of the tied LM head become int8 with per-channel scales for `dtype` activations. The embedding
   // table stays as it is for the row lookups; the towers are not quantised (run once per media).
   void quantize_int8(c10::ScalarType dtype);
 

@@ -24,15 +24,15 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features,
   weight = register_parameter("weight", at::empty({out_features, in_features}, options));
 }
 
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight,
+                  const std::optional<Int8Weight>& int8) {
+  if (int8) return int8_linear(x, *int8);
+  if (auto fast = decode_linear(x, weight)) return *std::move(fast);
+  return at::linear(x, weight);
+}
+
 at::Tensor LinearImpl::forward(const at::Tensor& x) const {
-  at::Tensor y;
-  if (int8_) {
-    y = int8_linear(x, *int8_);
-  } else if (auto fast = decode_linear(x, weight)) {
-    y = *std::move(fast);
-  } else {
-    y = at::linear(x, weight);
-  }
+  auto y = linear(x, weight, int8_);
   if (!lora_) return y;
   auto in = x.to(lora_->lora_A->weight.scalar_type());
   if (lora_->dropout > 0.0 && is_training()) in = at::dropout(in, lora_->dropout, /*train=*/true);

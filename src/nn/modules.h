@@ -14,6 +14,11 @@ namespace gemma::nn {
 
 class LinearImpl;
 
+// x Wᵀ as every weight of the decoder takes it: the int8 kernels when `int8` holds W's int8 form,
+// else the decode kernel for decode-sized bfloat16 batches (nn/gemv.h), else at::linear.
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight,
+                  const std::optional<Int8Weight>& int8 = std::nullopt);
+
 // A LoRA adapter on a Linear, as PEFT's lora.Linear computes it: y + B(A(dropout(x)))·scaling, in
 // the adapter's dtype (float32, PEFT's autocast_adapter_dtype), the sum cast back to y's dtype.
 // Registered as "lora_A" / "lora_B" submodules so that their parameters are named like the keys
